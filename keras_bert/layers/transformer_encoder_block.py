@@ -1,0 +1,141 @@
+"""Post-LN transformer encoder block (BERT): self-attention, then a feed-forward network."""
+
+from __future__ import annotations
+
+import math
+
+import keras
+from keras import ops
+
+from keras_bert.layers.activations import get_activation, truncated_normal
+
+# Added to attention scores at padded keys; finite so that a fully padded row stays NaN-free.
+_MASK_PENALTY = -1e9
+
+
+@keras.saving.register_keras_serializable(package="keras_bert")
+class TransformerEncoderBlock(keras.layers.Layer):
+    """One BERT encoder layer, post-LayerNorm.
+
+    Query, key and value share one fused projection `qkv` whose kernel is (hidden, 3 * hidden),
+    laid out [query | key | value]: one matmul instead of three.
+
+    Args:
+        num_heads: attention heads; must divide the hidden size.
+        intermediate_dim: feed-forward inner size.
+        dropout: dropout on the attention output and the feed-forward output.
+        attention_dropout: dropout on attention probabilities (defaults to `dropout`).
+        activation: "gelu" (exact erf), "gelu_approximate" (tanh) or "relu".
+        layer_norm_epsilon: LayerNorm epsilon.
+        initializer_range: stddev of the truncated-normal kernel initializer.
+
+    Call arguments:
+        inputs: (batch, seq, hidden) float.
+        padding_mask: (batch, seq) int or bool, 1 for real tokens; optional.
+        training: dropout on or off.
+
+    Returns:
+        (batch, seq, hidden), same dtype as the inputs.
+    """
+
+    def __init__(
+        self,
+        num_heads: int,
+        intermediate_dim: int,
+        dropout: float = 0.1,
+        attention_dropout: float | None = None,
+        activation: str = "gelu",
+        layer_norm_epsilon: float = 1e-12,
+        initializer_range: float = 0.02,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.num_heads = int(num_heads)
+        self.intermediate_dim = int(intermediate_dim)
+        self.dropout = float(dropout)
+        self.attention_dropout = float(dropout if attention_dropout is None else attention_dropout)
+        self.activation = activation
+        self.layer_norm_epsilon = float(layer_norm_epsilon)
+        self.initializer_range = float(initializer_range)
+        self._activation_fn = get_activation(activation)
+        self.supports_masking = True
+
+    def build(self, input_shape):
+        hidden_dim = int(input_shape[-1])
+        if hidden_dim % self.num_heads:
+            raise ValueError(
+                f"hidden size {hidden_dim} is not divisible by num_heads={self.num_heads}."
+            )
+        self.hidden_dim = hidden_dim
+        self.head_dim = hidden_dim // self.num_heads
+
+        def dense(units: int, name: str) -> keras.layers.Dense:
+            return keras.layers.Dense(
+                units,
+                kernel_initializer=truncated_normal(self.initializer_range),
+                dtype=self.dtype_policy,
+                name=name,
+            )
+
+        def layer_norm(name: str) -> keras.layers.LayerNormalization:
+            return keras.layers.LayerNormalization(
+                epsilon=self.layer_norm_epsilon, dtype=self.dtype_policy, name=name
+            )
+
+        self.qkv = dense(3 * hidden_dim, "qkv")
+        self.attention_output = dense(hidden_dim, "attention_output")
+        self.attention_layer_norm = layer_norm("attention_layer_norm")
+        self.intermediate = dense(self.intermediate_dim, "intermediate")
+        self.output_dense = dense(hidden_dim, "output")
+        self.output_layer_norm = layer_norm("output_layer_norm")
+        self.attention_probs_dropout = keras.layers.Dropout(self.attention_dropout)
+        self.hidden_dropout = keras.layers.Dropout(self.dropout)
+
+        sequence_shape = (input_shape[0], input_shape[1], hidden_dim)
+        self.qkv.build(sequence_shape)
+        self.attention_output.build(sequence_shape)
+        self.attention_layer_norm.build(sequence_shape)
+        self.intermediate.build(sequence_shape)
+        self.output_dense.build((input_shape[0], input_shape[1], self.intermediate_dim))
+        self.output_layer_norm.build(sequence_shape)
+        self.built = True
+
+    def _self_attention(self, x, padding_mask, training):
+        batch, seq = ops.shape(x)[0], ops.shape(x)[1]
+        qkv = self.qkv(x)  # (B, T, 3H)
+        qkv = ops.reshape(qkv, (batch, seq, 3, self.num_heads, self.head_dim))
+        qkv = ops.transpose(qkv, (2, 0, 3, 1, 4))  # (3, B, N, T, D)
+        query, key, value = qkv[0], qkv[1], qkv[2]
+        query = query * ops.cast(1.0 / math.sqrt(self.head_dim), query.dtype)
+        scores = ops.matmul(query, ops.transpose(key, (0, 1, 3, 2)))  # (B, N, T, T)
+        scores = ops.cast(scores, "float32")  # softmax in fp32 under mixed precision
+        if padding_mask is not None:
+            keep = ops.cast(padding_mask, "float32")[:, None, None, :]  # (B, 1, 1, T)
+            scores = scores + (1.0 - keep) * _MASK_PENALTY
+        probs = ops.cast(ops.softmax(scores, axis=-1), x.dtype)
+        probs = self.attention_probs_dropout(probs, training=training)
+        context = ops.matmul(probs, value)  # (B, N, T, D)
+        context = ops.transpose(context, (0, 2, 1, 3))  # (B, T, N, D)
+        return ops.reshape(context, (batch, seq, self.hidden_dim))  # (B, T, H)
+
+    def call(self, inputs, padding_mask=None, training=None):
+        attended = self.attention_output(self._self_attention(inputs, padding_mask, training))
+        x = self.attention_layer_norm(inputs + self.hidden_dropout(attended, training=training))
+        ffn = self.output_dense(self._activation_fn(self.intermediate(x)))  # (B, T, H)
+        return self.output_layer_norm(x + self.hidden_dropout(ffn, training=training))
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            num_heads=self.num_heads,
+            intermediate_dim=self.intermediate_dim,
+            dropout=self.dropout,
+            attention_dropout=self.attention_dropout,
+            activation=self.activation,
+            layer_norm_epsilon=self.layer_norm_epsilon,
+            initializer_range=self.initializer_range,
+        )
+        return config
