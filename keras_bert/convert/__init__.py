@@ -1,0 +1,104 @@
+"""Weight import and export: Hugging Face folders, original TF1 checkpoints, `.keras` files.
+
+All formats go through one canonical state dict (see `weight_map`), read from safetensors or TF
+checkpoints only: nothing is ever unpickled.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from keras_bert.convert.hf_checkpoint import (
+    backbone_kwargs_from_hf_config,
+    has_pretraining_heads,
+    read_hf_folder,
+    save_hf,
+)
+from keras_bert.convert.tf1_checkpoint import read_tf1_checkpoint
+from keras_bert.convert.weight_map import WeightMismatchError, assign_state, model_bindings
+
+FORMATS = ("hf", "tf1", "keras")
+
+
+def detect_format(path: str | os.PathLike) -> str:
+    """Returns "hf", "tf1" or "keras" for a checkpoint path."""
+    path = Path(path)
+    if path.suffix == ".keras" and path.is_file():
+        return "keras"
+    if path.is_dir() and (path / "config.json").is_file():
+        return "hf"
+    if (path.is_dir() and (path / "bert_config.json").is_file()) or Path(f"{path}.index").is_file():
+        return "tf1"
+    raise ValueError(
+        f"Cannot tell the checkpoint format of {path}: expected a Hugging Face folder (config.json + "
+        "model.safetensors), an original BERT folder (bert_config.json + *.ckpt.index) or a .keras file."
+    )
+
+
+def read_checkpoint(path: str | os.PathLike, format: str | None = None) -> tuple[dict, dict, str]:
+    """Returns (backbone kwargs, canonical state, format) for a HF folder or TF1 checkpoint."""
+    format = format or detect_format(path)
+    if format == "hf":
+        config, state = read_hf_folder(path)
+        return backbone_kwargs_from_hf_config(config), state, format
+    if format == "tf1":
+        config, state = read_tf1_checkpoint(path)
+        # google-research/bert computes the tanh GELU whatever `hidden_act` says.
+        return backbone_kwargs_from_hf_config(config, activation="gelu_approximate"), state, format
+    raise ValueError(f"Unknown checkpoint format {format!r}; expected one of {FORMATS[:2]}.")
+
+
+def load_weights(model, path: str | os.PathLike, format: str | None = None) -> list[str]:
+    """Loads a checkpoint into an existing backbone or pretrainer; returns unused tensor names."""
+    _, state, format = read_checkpoint(path, format)
+    return assign_state(model_bindings(model), state, source=f"{format} checkpoint {path}")
+
+
+def load_backbone(path: str | os.PathLike, format: str | None = None, **overrides):
+    """Builds a `BertBackbone` from a HF folder or TF1 checkpoint, with its weights."""
+    from keras_bert.models import BertBackbone  # noqa: PLC0415
+
+    kwargs, state, format = read_checkpoint(path, format)
+    backbone = BertBackbone(**{**kwargs, **overrides})
+    assign_state(model_bindings(backbone), state, source=f"{format} checkpoint {path}")
+    return backbone
+
+
+def load_pretrainer(path: str | os.PathLike, format: str | None = None, **overrides):
+    """Builds a `BertPretrainer` (backbone + MLM/NSP heads) from a checkpoint that has the heads."""
+    from keras_bert.models import BertBackbone, BertPretrainer  # noqa: PLC0415
+
+    kwargs, state, format = read_checkpoint(path, format)
+    if not has_pretraining_heads(state):
+        raise WeightMismatchError(f"{path} has no pretraining heads (no cls.* tensors).")
+    pretrainer = BertPretrainer(BertBackbone(**{**kwargs, **overrides}))
+    assign_state(model_bindings(pretrainer), state, source=f"{format} checkpoint {path}")
+    return pretrainer
+
+
+def load_model(path: str | os.PathLike, format: str | None = None, heads: str = "auto"):
+    """Loads any supported checkpoint. heads: "auto" (pretrainer if the checkpoint has cls.*),
+    "pretraining" or "none" (backbone only)."""
+    format = format or detect_format(path)
+    if format == "keras":
+        import keras  # noqa: PLC0415
+
+        import keras_bert  # noqa: F401, PLC0415 (registers our classes)
+
+        return keras.saving.load_model(path)
+    if heads == "auto":
+        heads = "pretraining" if has_pretraining_heads(read_checkpoint(path, format)[1]) else "none"
+    return load_pretrainer(path, format) if heads == "pretraining" else load_backbone(path, format)
+
+
+__all__ = [
+    "WeightMismatchError",
+    "detect_format",
+    "load_backbone",
+    "load_model",
+    "load_pretrainer",
+    "load_weights",
+    "read_checkpoint",
+    "save_hf",
+]

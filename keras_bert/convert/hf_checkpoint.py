@@ -1,0 +1,128 @@
+"""Hugging Face BERT folders (`config.json` + `model.safetensors`): read, build, write."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from keras_bert.convert.safetensors_io import read_safetensors, write_safetensors
+from keras_bert.convert.weight_map import WeightMismatchError, model_bindings, read_state
+from keras_bert.layers.activations import HF_ACTIVATIONS
+
+# Tensors Hugging Face stores that carry no weights of their own (buffers, tied copies).
+_IGNORED = ("embeddings.position_ids", "cls.predictions.decoder.weight")
+_CONFIG_KEYS = {
+    "vocab_size": "vocabulary_size",
+    "num_hidden_layers": "num_layers",
+    "num_attention_heads": "num_heads",
+    "hidden_size": "hidden_dim",
+    "intermediate_size": "intermediate_dim",
+    "max_position_embeddings": "max_sequence_length",
+    "type_vocab_size": "num_segments",
+    "hidden_dropout_prob": "dropout",
+    "attention_probs_dropout_prob": "attention_dropout",
+    "layer_norm_eps": "layer_norm_epsilon",
+    "initializer_range": "initializer_range",
+}
+
+
+def backbone_kwargs_from_hf_config(config: dict, activation: str | None = None) -> dict:
+    """`BertBackbone` kwargs from a Hugging Face / google-research `config.json` dict.
+
+    Args:
+        config: the parsed config.
+        activation: overrides the activation (google-research/bert checkpoints compute the tanh
+            form whatever `hidden_act` says, so their importer passes "gelu_approximate").
+    """
+    missing = [key for key in list(_CONFIG_KEYS)[:5] if key not in config]
+    if missing:
+        raise ValueError(f"BERT config is missing required keys: {missing}.")
+    if config.get("position_embedding_type", "absolute") != "absolute":
+        raise ValueError(
+            f"position_embedding_type={config['position_embedding_type']!r} is not supported "
+            "(only 'absolute')."
+        )
+    kwargs = {ours: config[theirs] for theirs, ours in _CONFIG_KEYS.items() if theirs in config}
+    if activation is None:
+        hidden_act = config.get("hidden_act", "gelu")
+        if hidden_act not in HF_ACTIVATIONS:
+            raise ValueError(f"Unsupported hidden_act {hidden_act!r}; known: {sorted(HF_ACTIVATIONS)}.")
+        activation = HF_ACTIVATIONS[hidden_act]
+    kwargs["activation"] = activation
+    return kwargs
+
+
+def hf_config_from_backbone(backbone, architectures: list[str]) -> dict:
+    """A Hugging Face `config.json` dict describing `backbone`."""
+    config = {theirs: getattr(backbone, ours) for theirs, ours in _CONFIG_KEYS.items()}
+    if config["attention_probs_dropout_prob"] is None:
+        config["attention_probs_dropout_prob"] = backbone.dropout
+    hidden_act = {"gelu": "gelu", "gelu_approximate": "gelu_new", "relu": "relu"}
+    config.update(
+        architectures=architectures,
+        model_type="bert",
+        hidden_act=hidden_act[backbone.activation],
+        position_embedding_type="absolute",
+        pad_token_id=0,
+    )
+    return config
+
+
+def read_hf_folder(folder: str | os.PathLike) -> tuple[dict, dict[str, np.ndarray]]:
+    """Reads `config.json` and `model.safetensors` into (config, canonical state dict).
+
+    The `bert.` prefix of BertForPreTraining-style names is removed. Never unpickles: a folder with
+    only `pytorch_model.bin` is refused.
+    """
+    folder = Path(folder)
+    config_path, weights_path = folder / "config.json", folder / "model.safetensors"
+    if not config_path.is_file():
+        raise FileNotFoundError(f"{config_path} is missing (a Hugging Face BERT folder needs it).")
+    if not weights_path.is_file():
+        hint = " (pickled .bin weights are never loaded)" if (folder / "pytorch_model.bin").exists() else ""
+        raise FileNotFoundError(f"{weights_path} is missing{hint}.")
+    config = json.loads(config_path.read_text())
+    state = {}
+    for name, array in read_safetensors(weights_path).items():
+        name = name.removeprefix("bert.")
+        if name in _IGNORED:
+            continue
+        if name == "cls.predictions.decoder.bias":
+            state.setdefault("cls.predictions.bias", array)
+            continue
+        state[name] = array
+    return config, state
+
+
+def has_pretraining_heads(state: dict[str, np.ndarray]) -> bool:
+    return any(name.startswith("cls.") for name in state)
+
+
+def save_hf(model, folder: str | os.PathLike) -> Path:
+    """Writes a backbone (as BertModel) or a pretrainer (as BertForPreTraining) to a HF folder."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    is_pretrainer = hasattr(model, "mlm_head")
+    backbone = model.backbone if is_pretrainer else model
+    state = read_state(model_bindings(model))
+    if is_pretrainer:
+        state = {(k if k.startswith("cls.") else f"bert.{k}"): v for k, v in state.items()}
+        state["cls.predictions.decoder.bias"] = state["cls.predictions.bias"]
+    architectures = ["BertForPreTraining"] if is_pretrainer else ["BertModel"]
+    write_safetensors(folder / "model.safetensors", state)
+    config = hf_config_from_backbone(backbone, architectures)
+    (folder / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+    return folder
+
+
+__all__ = [
+    "WeightMismatchError",
+    "backbone_kwargs_from_hf_config",
+    "has_pretraining_heads",
+    "hf_config_from_backbone",
+    "read_hf_folder",
+    "save_hf",
+]
