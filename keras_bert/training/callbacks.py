@@ -1,0 +1,150 @@
+"""Callbacks for pretraining: learning rate + throughput in the logs, periodic atomic
+checkpoints, and a PNG of the training curves written when training ends."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from keras_bert.training.checkpoints import save_training_state
+
+
+def current_learning_rate(optimizer: keras.optimizers.Optimizer) -> float:
+    """The learning rate the optimizer applies at its current step."""
+    inner = getattr(optimizer, "inner_optimizer", optimizer)  # LossScaleOptimizer
+    return float(keras.ops.convert_to_numpy(inner.learning_rate))
+
+
+class StepCounter(keras.callbacks.Callback):
+    """Counts batches across epochs and across resumed runs (`step` = batches consumed)."""
+
+    def __init__(self, initial_step: int = 0) -> None:
+        super().__init__()
+        self.step = initial_step
+        self._epoch_start = initial_step
+
+    def on_epoch_begin(self, epoch, logs=None) -> None:
+        self._epoch_start = self.step
+
+    def on_train_batch_end(self, batch, logs=None) -> None:
+        self.step = self._epoch_start + batch + 1
+
+
+class ThroughputAndLearningRate(keras.callbacks.Callback):
+    """Adds `learning_rate` and `throughput` (sequences/s) to the batch and epoch logs.
+
+    Put it before `TensorBoard` and the progress bar in the callback list: they read the same
+    logs dict, so both scalars reach TensorBoard and the bar. Records every `record_every` steps
+    (the `history` list) for the curve plot.
+    """
+
+    def __init__(self, global_batch_size: int, counter: StepCounter, record_every: int = 10) -> None:
+        super().__init__()
+        self.global_batch_size = global_batch_size
+        self.counter = counter
+        self.record_every = max(1, record_every)
+        self.history: list[dict[str, float]] = []
+        self._t0 = None
+        self._step0 = 0
+        self._last_throughput = 0.0
+
+    def on_train_batch_begin(self, batch, logs=None) -> None:
+        if self._t0 is None:
+            self._t0, self._step0 = time.perf_counter(), self.counter.step
+
+    def on_train_batch_end(self, batch, logs=None) -> None:
+        if logs is None:
+            return
+        steps = self.counter.step - self._step0
+        if steps >= self.record_every or not self.history:
+            elapsed = time.perf_counter() - self._t0
+            self._last_throughput = steps * self.global_batch_size / max(elapsed, 1e-9)
+            self._t0, self._step0 = time.perf_counter(), self.counter.step
+        logs["learning_rate"] = current_learning_rate(self.model.optimizer)
+        logs["throughput"] = self._last_throughput
+        if self.counter.step % self.record_every == 0:
+            record = {k: float(v) for k, v in logs.items() if np.ndim(v) == 0}
+            self.history.append({"step": float(self.counter.step), **record})
+
+    def on_epoch_end(self, epoch, logs=None) -> None:
+        if logs is not None:
+            logs["throughput"] = self._last_throughput
+
+
+class PeriodicCheckpoint(keras.callbacks.Callback):
+    """Writes the training state (weights, optimizer, step) atomically every `save_every` steps
+    and at the end of every epoch. `write=False` on non-chief workers (they still count)."""
+
+    def __init__(
+        self, path: str | os.PathLike, counter: StepCounter, save_every: int, write: bool = True
+    ) -> None:
+        super().__init__()
+        self.path = Path(path)
+        self.counter = counter
+        self.save_every = save_every
+        self.write = write
+        self._last_saved = counter.step
+
+    def _save(self) -> None:
+        if self.counter.step == self._last_saved:
+            return
+        self._last_saved = self.counter.step
+        if self.write:
+            save_training_state(self.path, self.model, {"step": self.counter.step})
+
+    def on_train_batch_end(self, batch, logs=None) -> None:
+        if self.save_every and self.counter.step - self._last_saved >= self.save_every:
+            self._save()
+
+    def on_epoch_end(self, epoch, logs=None) -> None:
+        self._save()
+
+
+class TrainingCurvePlot(keras.callbacks.Callback):
+    """Writes a PNG of the recorded curves (losses, accuracies, learning rate, throughput)
+    at the end of training, with matplotlib's Agg backend (no display needed)."""
+
+    def __init__(self, path: str | os.PathLike, source: ThroughputAndLearningRate, write: bool = True):
+        super().__init__()
+        self.path = Path(path)
+        self.source = source
+        self.write = write
+
+    def on_train_end(self, logs=None) -> None:
+        if self.write and self.source.history:
+            plot_training_curves(self.source.history, self.path)
+
+
+def plot_training_curves(history: list[dict[str, float]], path: str | os.PathLike) -> Path:
+    """Plots `history` (dicts with `step` and scalar logs) into a 2x2 PNG at `path`."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    steps = [h["step"] for h in history]
+    keys = sorted({k for h in history for k in h if k != "step"})
+    panels = {
+        "loss": [k for k in keys if "loss" in k],
+        "accuracy": [k for k in keys if "acc" in k],
+        "learning rate": [k for k in keys if k == "learning_rate"],
+        "throughput (seq/s)": [k for k in keys if k == "throughput"],
+    }
+    fig, axes = plt.subplots(2, 2, figsize=(10, 7))
+    for ax, (title, names) in zip(axes.ravel(), panels.items(), strict=True):
+        for name in names:
+            ax.plot(steps, [h.get(name, np.nan) for h in history], label=name)
+        ax.set_title(title)
+        ax.set_xlabel("step")
+        if names:
+            ax.legend(fontsize=7)
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+    return path

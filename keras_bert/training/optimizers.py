@@ -1,0 +1,147 @@
+"""Optimizers for pretraining: AdamW (Keras) wired the BERT way, and LAMB implemented here.
+
+Weight decay (and LAMB's layer adaptation) skips LayerNorm parameters and biases, as
+google-research/bert does. Which variables those are is decided from the model's layers
+(`keras.layers.LayerNormalization` instances) and from variable names (`bias`, `gamma`, `beta`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import keras
+from keras import ops
+
+from keras_bert.training.gradient_accumulation import accumulation_kwargs
+
+NO_DECAY_NAMES: tuple[str, ...] = ("bias", "gamma", "beta")
+
+
+@keras.saving.register_keras_serializable(package="keras_bert")
+class Lamb(keras.optimizers.Optimizer):
+    """LAMB (You et al. 2019, "Large Batch Optimization for Deep Learning"), Algorithm 2.
+
+    Per variable `w` with gradient `g` at update `t`:
+        m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2
+        r = (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps) + weight_decay * w
+        trust = ||w|| / ||r||  (1 where either norm is 0)
+        w = w - lr * trust * r
+    Variables excluded with `exclude_from_weight_decay` get neither decay nor the trust ratio
+    (trust = 1), like tensorflow-addons' default `exclude_from_layer_adaptation`.
+
+    Args:
+        learning_rate: float or `LearningRateSchedule`.
+        beta_1, beta_2, epsilon: Adam moments' constants.
+        weight_decay: decay rate added to the update (inside the trust ratio, not decoupled).
+        **kwargs: other `keras.optimizers.Optimizer` arguments (`global_clipnorm`,
+            `gradient_accumulation_steps`, ...).
+    """
+
+    def __init__(
+        self,
+        learning_rate=1e-3,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-6,
+        weight_decay: float | None = 0.01,
+        name: str = "lamb",
+        **kwargs,
+    ) -> None:
+        super().__init__(learning_rate=learning_rate, weight_decay=weight_decay, name=name, **kwargs)
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+
+    def build(self, var_list) -> None:
+        if self.built:
+            return
+        super().build(var_list)
+        self._momentums, self._velocities = self.add_optimizer_variables(
+            var_list, ["momentum", "velocity"]
+        )
+
+    def _apply_weight_decay(self, variables) -> None:
+        """LAMB folds the decay into the update (see `update_step`), not decoupled."""
+
+    def update_step(self, gradient, variable, learning_rate) -> None:
+        dtype = variable.dtype
+        lr = ops.cast(learning_rate, dtype)
+        gradient = ops.cast(gradient, dtype)
+        step = ops.cast(self.iterations + 1, dtype)
+        m = self._momentums[self._get_variable_index(variable)]
+        v = self._velocities[self._get_variable_index(variable)]
+        self.assign(m, self.beta_1 * m + (1.0 - self.beta_1) * gradient)
+        self.assign(v, self.beta_2 * v + (1.0 - self.beta_2) * ops.square(gradient))
+        m_hat = m / (1.0 - ops.power(ops.cast(self.beta_1, dtype), step))
+        v_hat = v / (1.0 - ops.power(ops.cast(self.beta_2, dtype), step))
+        update = m_hat / (ops.sqrt(v_hat) + self.epsilon)
+        if self._use_weight_decay(variable):
+            if self.weight_decay:
+                update = update + ops.cast(self.weight_decay, dtype) * variable
+            w_norm = ops.sqrt(ops.sum(ops.square(variable)))
+            u_norm = ops.sqrt(ops.sum(ops.square(update)))
+            trust = ops.where(
+                ops.logical_and(w_norm > 0.0, u_norm > 0.0), w_norm / u_norm, ops.ones_like(w_norm)
+            )
+            update = trust * update
+        self.assign_sub(variable, lr * update)
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.update({"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon})
+        return config
+
+
+def no_decay_variables(model: keras.Model) -> list:
+    """Trainable variables that take no weight decay: LayerNorm parameters and biases."""
+    excluded: dict[int, object] = {}
+    for layer in model._flatten_layers(include_self=False):
+        if isinstance(layer, keras.layers.LayerNormalization):
+            for variable in layer.trainable_variables:
+                excluded[id(variable)] = variable
+    for variable in model.trainable_variables:
+        if variable.name in NO_DECAY_NAMES or variable.path.rsplit("/", 1)[-1] in NO_DECAY_NAMES:
+            excluded[id(variable)] = variable
+    return list(excluded.values())
+
+
+def create_optimizer(
+    name: str,
+    learning_rate,
+    *,
+    weight_decay: float = 0.01,
+    beta_1: float = 0.9,
+    beta_2: float = 0.999,
+    epsilon: float = 1e-6,
+    global_clipnorm: float | None = 1.0,
+    accumulation_steps: int = 1,
+    no_decay: Iterable | None = None,
+) -> keras.optimizers.Optimizer:
+    """AdamW or LAMB with BERT's settings.
+
+    Args:
+        name: "adamw" or "lamb".
+        learning_rate: float or schedule, in optimizer *updates*.
+        weight_decay: decay rate (0 disables).
+        global_clipnorm: clip gradients to this global norm (None disables).
+        accumulation_steps: micro-batches per update (gradient accumulation).
+        no_decay: variables excluded from decay (e.g. `no_decay_variables(model)`). Must be given
+            here: Keras forbids changing the exclusion once the optimizer is built.
+    """
+    kwargs = dict(
+        beta_1=beta_1,
+        beta_2=beta_2,
+        epsilon=epsilon,
+        weight_decay=float(weight_decay or 0.0),
+        global_clipnorm=global_clipnorm,
+        **accumulation_kwargs(learning_rate, accumulation_steps),
+    )
+    if name == "adamw":
+        optimizer = keras.optimizers.AdamW(**kwargs)
+    elif name == "lamb":
+        optimizer = Lamb(**kwargs)
+    else:
+        raise ValueError(f"Unknown optimizer {name!r}: expected 'adamw' or 'lamb'.")
+    if no_decay is not None:
+        optimizer.exclude_from_weight_decay(var_list=list(no_decay))
+    return optimizer
