@@ -1,0 +1,55 @@
+"""`keras-bert serve`: development server speaking TF Serving's gRPC and REST protocols.
+
+Production uses stock TF Serving (`tensorflow/serving`); the same export directory works there.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+HELP = "Serve exported SavedModels over TF Serving's gRPC/REST protocol (development server)."
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--port", type=int, default=8500, help="gRPC port (0: pick a free one)")
+    parser.add_argument(
+        "--rest_api_port", type=int, default=0, help="REST port; 0 disables REST (as TF Serving)"
+    )
+    parser.add_argument("--model_name", default="default", help="name of the single served model")
+    parser.add_argument("--model_base_path", help="folder holding numeric version directories")
+    parser.add_argument("--model_config_file", help="ModelServerConfig text proto (models.config)")
+    parser.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
+    parser.add_argument("--max_string_bytes", type=int, default=256 * 1024)
+    parser.add_argument("--max_batch", type=int, default=4096)
+
+
+def run(args: argparse.Namespace) -> int:
+    from keras_bert.export.server.main import sources_from_config_file, start_server
+    from keras_bert.export.server.registry import ModelSource
+    from keras_bert.export.server.validation import Limits
+
+    if bool(args.model_base_path) == bool(args.model_config_file):
+        print("give exactly one of --model_base_path or --model_config_file")
+        return 2
+    sources = (
+        sources_from_config_file(args.model_config_file)
+        if args.model_config_file
+        else [ModelSource(args.model_name, args.model_base_path)]
+    )
+    server = start_server(
+        sources,
+        host=args.host,
+        grpc_port=args.port,
+        rest_port=args.rest_api_port or None,
+        limits=Limits(args.max_string_bytes, args.max_batch),
+    )
+    for name in server.registry.model_names:
+        print(f"serving {name} versions {server.registry.versions(name)}")
+    print(f"gRPC on {args.host}:{server.grpc_port}", flush=True)
+    if server.rest_port:
+        print(f"REST on http://{args.host}:{server.rest_port}", flush=True)
+    try:
+        server.wait()
+    except KeyboardInterrupt:
+        server.stop()
+    return 0
