@@ -1,0 +1,106 @@
+"""gRPC client on the official TF Serving stubs: one request builder, one printer per task."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import grpc
+import numpy as np
+
+# Input names each task's `serving_default` takes (see `keras_bert.export.tasks`).
+TASK_INPUTS: dict[str, tuple[str, ...]] = {
+    "classification": ("text", "text_pair"),
+    "question-answering": ("question", "context"),
+    "token-classification": ("text",),
+    "fill-mask": ("text",),
+    "embedding": ("text",),
+}
+
+
+def predict(
+    target: str,
+    model_name: str,
+    inputs: dict[str, list[str]],
+    signature_name: str = "serving_default",
+    version: int | None = None,
+    timeout: float = 30.0,
+) -> dict[str, np.ndarray]:
+    """Sends one Predict request of string inputs; returns the outputs as numpy arrays."""
+    import tensorflow as tf
+    from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
+
+    request = predict_pb2.PredictRequest()
+    request.model_spec.name = model_name
+    request.model_spec.signature_name = signature_name
+    if version is not None:
+        request.model_spec.version.value = version
+    for name, values in inputs.items():
+        request.inputs[name].CopyFrom(
+            tf.make_tensor_proto([v.encode("utf-8") for v in values], dtype=tf.string)
+        )
+    options = [("grpc.max_receive_message_length", 64 << 20), ("grpc.max_send_message_length", 64 << 20)]
+    with grpc.insecure_channel(target, options=options) as channel:
+        stub = prediction_service_pb2_grpc.PredictionServiceStub(channel)
+        response = stub.Predict(request, timeout)
+    return {name: tf.make_ndarray(proto) for name, proto in response.outputs.items()}
+
+
+def _text(value) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
+def format_classification(out: dict[str, np.ndarray]) -> list[str]:
+    return [
+        f"{_text(label)}\t(id {int(i)}, p={float(np.max(p)):.4f})"
+        for label, i, p in zip(out["label"], out["label_id"], out["probabilities"], strict=True)
+    ]
+
+
+def format_question_answering(out: dict[str, np.ndarray]) -> list[str]:
+    lines = []
+    for answer, score, start, end, has in zip(
+        out["answer"], out["score"], out["start_char"], out["end_char"], out["has_answer"],
+        strict=True,
+    ):
+        shown = repr(_text(answer)) if bool(has) else "(no answer)"
+        lines.append(f"{shown}\tscore={float(score):.3f}\tchars [{int(start)}, {int(end)})")
+    return lines
+
+
+def format_token_classification(out: dict[str, np.ndarray]) -> list[str]:
+    lines = []
+    for row in range(out["entity_text"].shape[0]):
+        found = [
+            f"{_text(t)!r}:{_text(lab)} [{int(s)},{int(e)}) {float(p):.2f}"
+            for t, lab, s, e, p in zip(
+                out["entity_text"][row], out["entity_label"][row], out["entity_start"][row],
+                out["entity_end"][row], out["entity_score"][row], strict=True,
+            )
+            if int(s) >= 0
+        ]
+        lines.append("; ".join(found) or "(no entities)")
+    return lines
+
+
+def format_fill_mask(out: dict[str, np.ndarray]) -> list[str]:
+    return [
+        ", ".join(f"{_text(t)} ({float(s):.3f})" for t, s in zip(tokens, scores, strict=True))
+        for tokens, scores in zip(out["tokens"], out["scores"], strict=True)
+    ]
+
+
+def format_embedding(out: dict[str, np.ndarray]) -> list[str]:
+    return [
+        f"dim {e.shape[-1]}, norm {float(np.linalg.norm(e)):.4f}: "
+        + " ".join(f"{x:.4f}" for x in e[:8]) + " ..."
+        for e in out["embedding"]
+    ]
+
+
+FORMATTERS: dict[str, Callable[[dict[str, np.ndarray]], list[str]]] = {
+    "classification": format_classification,
+    "question-answering": format_question_answering,
+    "token-classification": format_token_classification,
+    "fill-mask": format_fill_mask,
+    "embedding": format_embedding,
+}
