@@ -1,0 +1,2 @@
+def build_vocabulary(*a, **k):
+    raise NotImplementedError

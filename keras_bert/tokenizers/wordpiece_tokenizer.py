@@ -1,0 +1,358 @@
+"""`WordPieceTokenizer`: in-graph BERT WordPiece with exact google-research/bert parity."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Sequence
+
+import keras
+import tensorflow as tf
+import tensorflow_text as tf_text
+
+from keras_bert.tokenizers import normalization
+from keras_bert.tokenizers.vocab_io import read_vocabulary, write_vocabulary
+
+_SUFFIX = "##"
+
+
+@keras.saving.register_keras_serializable(package="keras_bert")
+class WordPieceTokenizer(keras.layers.Layer):
+    """BERT WordPiece tokenizer running in the TF graph, token-for-token equal to google-research/bert.
+
+    Normalisation (the original `BasicTokenizer`) is done with TF string ops whose character
+    classes come from `normalization`; WordPiece (greedy longest-match-first with `##`) is
+    `tf_text.FastWordpieceTokenizer` with its own normalisation and pre-tokenisation turned off.
+    `__call__` normalises whole strings (fast); `tokenize_with_offsets` normalises per character
+    so every piece maps back to bytes of the original string. Both give the same ids.
+
+    Args:
+        vocabulary: path to a `vocab.txt` or a list of tokens (index = id).
+        lowercase: lower-case, NFD and strip accents (uncased vocabularies); False keeps case.
+        max_input_chars_per_word: longer words (in characters) become the unknown token.
+        unk_token, cls_token, sep_token, pad_token, mask_token: special tokens, looked up by name.
+
+    Call arguments:
+        inputs: `tf.string` tensor, shape `(batch,)` or scalar `()`.
+
+    Returns:
+        `tf.RaggedTensor` int32 `(batch, None)` of token ids (a dense `(None,)` for a scalar),
+        without `[CLS]`/`[SEP]`. Text never produces special-token ids.
+
+    Examples:
+    >>> tok = WordPieceTokenizer(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "qu", "##ick"])
+    >>> tok(tf.constant(["The quick"])).to_list()
+    [[5, 6, 7]]
+    """
+
+    def __init__(
+        self,
+        vocabulary: str | os.PathLike | Sequence[str],
+        lowercase: bool = True,
+        max_input_chars_per_word: int = 100,
+        unk_token: str = "[UNK]",
+        cls_token: str = "[CLS]",
+        sep_token: str = "[SEP]",
+        pad_token: str = "[PAD]",
+        mask_token: str = "[MASK]",
+        **kwargs,
+    ):
+        kwargs.setdefault("dtype", "int32")
+        super().__init__(trainable=False, **kwargs)
+        self._convert_input_args = False  # keep tf.string tensors as they are
+        self._allow_non_tensor_positional_args = True
+
+        if isinstance(vocabulary, (str, os.PathLike)):
+            vocab_path = os.fspath(vocabulary)
+            tokens = read_vocabulary(vocab_path)
+        else:
+            vocab_path = None
+            tokens = [str(t) for t in vocabulary]
+        if not tokens:
+            raise ValueError("WordPieceTokenizer: the vocabulary is empty.")
+        self._vocab = tokens
+        self._token_to_id = {}
+        for i, t in enumerate(tokens):
+            self._token_to_id.setdefault(t, i)  # first occurrence wins
+        self.lowercase = bool(lowercase)
+        self.max_input_chars_per_word = int(max_input_chars_per_word)
+        self.unk_token, self.cls_token, self.sep_token = unk_token, cls_token, sep_token
+        self.pad_token, self.mask_token = pad_token, mask_token
+        specials = [unk_token, cls_token, sep_token, pad_token, mask_token]
+        missing = [t for t in specials if t not in self._token_to_id]
+        if missing:
+            raise ValueError(
+                f"WordPieceTokenizer: special token(s) {missing} missing from the vocabulary "
+                f"({len(tokens)} tokens{', ' + vocab_path if vocab_path else ''})."
+            )
+
+        # The vocabulary file travels with a SavedModel as an asset (it backs id -> token).
+        if vocab_path is None or read_vocabulary(vocab_path) != _raw_lines(vocab_path):
+            vocab_path = os.path.join(tempfile.mkdtemp(prefix="keras_bert_vocab_"), "vocab.txt")
+            write_vocabulary(tokens, vocab_path)
+        self._vocab_asset = tf.saved_model.Asset(vocab_path)
+        self._id_to_token_table = tf.lookup.StaticHashTable(
+            tf.lookup.TextFileInitializer(
+                self._vocab_asset,
+                key_dtype=tf.int64,
+                key_index=tf.lookup.TextFileIndex.LINE_NUMBER,
+                value_dtype=tf.string,
+                value_index=tf.lookup.TextFileIndex.WHOLE_LINE,
+            ),
+            default_value=unk_token,
+        )
+        # Normalisation is ours; FastWordpiece only splits single words. Words over the character
+        # limit are replaced by the unknown token first, so the byte limit never triggers.
+        self._wordpiece = tf_text.FastWordpieceTokenizer(
+            vocab=tokens,
+            suffix_indicator=_SUFFIX,
+            max_bytes_per_word=4 * self.max_input_chars_per_word + 4,
+            token_out_type=tf.int64,
+            unknown_token=unk_token,
+            no_pretokenization=True,
+        )
+        self._dropped = normalization.dropped_class()
+        self._separator = normalization.separator_class()
+        self._cjk = normalization.cjk_class()
+        self._punct = normalization.punctuation_class()
+        self._mn = normalization.nonspacing_mark_class()
+        self.built = True
+
+    # ----------------------------------------------------------------------------- vocabulary
+    @property
+    def vocabulary(self) -> list[str]:
+        return list(self._vocab)
+
+    @property
+    def vocabulary_size(self) -> int:
+        return len(self._vocab)
+
+    def get_vocabulary(self) -> list[str]:
+        return self.vocabulary
+
+    def token_to_id(self, token: str) -> int:
+        if token not in self._token_to_id:
+            raise KeyError(f"Token {token!r} is not in the vocabulary.")
+        return self._token_to_id[token]
+
+    def id_to_token(self, id: int) -> str:
+        if not 0 <= int(id) < len(self._vocab):
+            raise IndexError(f"Id {id} is outside the vocabulary (size {len(self._vocab)}).")
+        return self._vocab[int(id)]
+
+    @property
+    def unk_token_id(self) -> int:
+        return self._token_to_id[self.unk_token]
+
+    @property
+    def cls_token_id(self) -> int:
+        return self._token_to_id[self.cls_token]
+
+    @property
+    def sep_token_id(self) -> int:
+        return self._token_to_id[self.sep_token]
+
+    @property
+    def pad_token_id(self) -> int:
+        return self._token_to_id[self.pad_token]
+
+    @property
+    def mask_token_id(self) -> int:
+        return self._token_to_id[self.mask_token]
+
+    # ----------------------------------------------------------------------------- tokenizing
+    def call(self, inputs) -> tf.RaggedTensor:
+        return self.tokenize(inputs)
+
+    def tokenize(self, inputs) -> tf.RaggedTensor:
+        """`tf.string` (batch,) -> ragged int32 (batch, None) ids (whole-string normalisation)."""
+        x, scalar = _as_batch(inputs)
+        x = _valid_utf8(x)
+        x = tf.strings.regex_replace(x, self._dropped, "")
+        if self.lowercase:
+            x = tf.strings.regex_replace(x, f"({self._cjk})|{self._separator}", r" \1 ")
+            # Lower-case after cleaning, before punctuation splitting: Python's final-sigma rule
+            # then sees the same context (the whitespace token) as the original.
+            x = tf.strings.lower(x, encoding="utf-8")
+            x = tf_text.normalize_utf8(x, "NFD")
+            x = tf.strings.regex_replace(x, self._mn, "")
+            x = tf.strings.regex_replace(x, f"({self._punct})", r" \1 ")
+        else:
+            x = tf.strings.regex_replace(
+                x, f"({self._cjk}|{self._punct})|{self._separator}", r" \1 "
+            )
+        words = tf.strings.split(x)  # (batch, words); only ASCII spaces separate now
+        flat = words.flat_values
+        too_long = tf.strings.length(flat, unit="UTF8_CHAR") > self.max_input_chars_per_word
+        flat = tf.where(too_long, self.unk_token, flat)
+        pieces = self._wordpiece.tokenize(flat)  # (words, pieces)
+        ids = words.with_flat_values(tf.cast(pieces, tf.int32)).merge_dims(1, 2)
+        return ids[0] if scalar else ids
+
+    def tokenize_with_offsets(self, inputs):
+        """`tf.string` (batch,) -> (ids, start, end), ragged (batch, None) int32/int64/int64.
+
+        `start`/`end` are byte offsets into the original strings: `tf.strings.substr(x, start,
+        end - start)` is the text the piece came from (for a `##` piece, the part of the word it
+        covers; a piece ends after any accents that normalisation stripped from its last letter).
+        Pieces inside one character (e.g. a Hangul syllable split into jamo) map to that character.
+        """
+        x, scalar = _as_batch(inputs)
+        batch = tf.shape(x, out_type=tf.int64)[0]
+        chars, starts = tf.strings.unicode_split_with_offsets(
+            x, "UTF-8", errors="replace", replacement_char=0xFFFD
+        )
+        char = chars.flat_values  # (n,) one character each
+        row = chars.value_rowids()  # (n,) which input string
+        start = starts.flat_values  # (n,) byte offset of the character
+        keep = tf.logical_not(tf.strings.regex_full_match(char, self._dropped))
+        char, row, start = (tf.boolean_mask(t, keep) for t in (char, row, start))
+        end = start + tf.cast(tf.strings.length(char), tf.int64)
+        is_sep = tf.strings.regex_full_match(char, self._separator)
+        is_cjk = tf.strings.regex_full_match(char, self._cjk)
+
+        if self.lowercase:
+            # Lower-case the cleaned text as a whole (final sigma needs context), one character
+            # in -> one out. "İ" is the only character whose lower case is longer ("i̇"); "I"
+            # gives the same result once accents are stripped.
+            context = tf.where(is_sep, " ", tf.where(tf.equal(char, "\u0130"), "I", char))
+            joined = tf.strings.reduce_join(
+                tf.RaggedTensor.from_value_rowids(context, row, nrows=batch), axis=1
+            )
+            lowered = tf.strings.unicode_split(
+                tf.strings.lower(joined, encoding="utf-8"), "UTF-8"
+            ).flat_values
+            norm = tf_text.normalize_utf8(lowered, "NFD")
+            norm = tf.strings.regex_replace(norm, self._mn, "")
+        else:
+            norm = char
+        is_iso = tf.logical_or(tf.strings.regex_full_match(norm, self._punct), is_cjk)
+        norm_len = tf.where(
+            is_sep, tf.constant(0, tf.int64), tf.cast(tf.strings.length(norm), tf.int64)
+        )
+
+        # Words: runs of non-separator characters; punctuation and CJK are words of their own.
+        n = tf.shape(char, out_type=tf.int64)[0]
+        first_in_row = tf.concat([[True], tf.not_equal(row[1:], row[:-1])], axis=0)[:n]
+        boundary = tf.logical_or(is_sep, is_iso)
+        after_boundary = tf.concat([[True], boundary[:-1]], axis=0)[:n]
+        in_word = tf.logical_not(is_sep)
+        word_start = tf.logical_and(
+            in_word, tf.reduce_any(tf.stack([is_iso, after_boundary, first_in_row]), axis=0)
+        )
+        word_of_char = tf.cumsum(tf.cast(word_start, tf.int64)) - 1
+        num_words = tf.reduce_sum(tf.cast(word_start, tf.int64))
+        word_char = tf.where(in_word)[:, 0]
+        words = tf.strings.reduce_join(
+            tf.RaggedTensor.from_value_rowids(
+                tf.gather(norm, word_char), tf.gather(word_of_char, word_char), nrows=num_words
+            ),
+            axis=1,
+        )  # (words,) normalised text
+        first_char = tf.where(word_start)[:, 0]
+        word_row = tf.gather(row, first_char)
+        norm_start = tf.cumsum(norm_len, exclusive=True)  # global position in normalised bytes
+        word_pos = tf.gather(norm_start, first_char)
+        nonempty = tf.strings.length(words) > 0  # a word of stripped accents only vanishes
+        words, word_row, word_pos = (
+            tf.boolean_mask(t, nonempty) for t in (words, word_row, word_pos)
+        )
+
+        too_long = tf.strings.length(words, unit="UTF8_CHAR") > self.max_input_chars_per_word
+        pieces, p_start, p_end = self._wordpiece.tokenize_with_offsets(
+            tf.where(too_long, self.unk_token, words)
+        )  # (words, pieces)
+        piece_word = pieces.value_rowids()
+        p_start = p_start.flat_values
+        p_end = tf.where(
+            tf.gather(too_long, piece_word),
+            tf.cast(tf.gather(tf.strings.length(words), piece_word), tf.int64),
+            p_end.flat_values,
+        )
+        # Map normalised positions back to characters, then to original bytes.
+        g_start = tf.gather(word_pos, piece_word) + p_start
+        g_end = tf.gather(word_pos, piece_word) + p_end
+        first = tf.searchsorted(norm_start + norm_len, g_start, side="right")
+        # Characters emptied by accent stripping sort just before the next position, so a piece
+        # ending there takes them along; separators and the next piece's letters do not.
+        emptied = tf.logical_and(in_word, tf.equal(norm_len, 0))
+        end_key = 2 * norm_start - tf.cast(emptied, tf.int64)
+        last = tf.searchsorted(end_key, 2 * g_end, side="left") - 1
+        out_start = tf.gather(start, first)
+        out_end = tf.gather(end, last)
+
+        def regroup(values):
+            per_word = pieces.with_flat_values(values)
+            return tf.RaggedTensor.from_value_rowids(per_word, word_row, nrows=batch).merge_dims(
+                1, 2
+            )
+
+        ids = regroup(tf.cast(pieces.flat_values, tf.int32))
+        out_start, out_end = regroup(out_start), regroup(out_end)
+        if scalar:
+            return ids[0], out_start[0], out_end[0]
+        return ids, out_start, out_end
+
+    def detokenize(self, inputs) -> tf.Tensor:
+        """Ids (batch, None) ragged or dense -> `tf.string` (batch,): tokens joined, `##` glued."""
+        ids = inputs
+        if not isinstance(ids, tf.RaggedTensor):
+            ids = tf.convert_to_tensor(ids)
+        scalar = ids.shape.rank == 1
+        if scalar:
+            ids = ids[tf.newaxis]
+        tokens = tf.ragged.map_flat_values(self._id_to_token_table.lookup, tf.cast(ids, tf.int64))
+        text = tf.strings.reduce_join(tokens, axis=-1, separator=" ")
+        text = tf.strings.regex_replace(text, " " + _SUFFIX, "")
+        return text[0] if scalar else text
+
+    def compute_output_spec(self, inputs):
+        return keras.KerasTensor((None, None), dtype="int32", ragged=True)
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.update(
+            {
+                "vocabulary": list(self._vocab),
+                "lowercase": self.lowercase,
+                "max_input_chars_per_word": self.max_input_chars_per_word,
+                "unk_token": self.unk_token,
+                "cls_token": self.cls_token,
+                "sep_token": self.sep_token,
+                "pad_token": self.pad_token,
+                "mask_token": self.mask_token,
+            }
+        )
+        config.pop("trainable", None)
+        return config
+
+
+def _raw_lines(path: str) -> list[str]:
+    with open(path, encoding="utf-8", newline="") as f:
+        lines = f.read().split("\n")
+    while lines and lines[-1] == "":
+        lines.pop()
+    return lines
+
+
+def _as_batch(inputs) -> tuple[tf.Tensor, bool]:
+    x = tf.convert_to_tensor(inputs, dtype=tf.string)
+    if x.shape.rank == 0:
+        return x[tf.newaxis], True
+    if x.shape.rank != 1:
+        raise ValueError(
+            f"WordPieceTokenizer expects a tf.string tensor of shape (batch,), got {x.shape}."
+        )
+    return x, False
+
+
+def _valid_utf8(x: tf.Tensor) -> tf.Tensor:
+    """Invalid UTF-8 -> U+FFFD (which cleaning then drops, as the original's `errors="ignore"`)."""
+    return tf.strings.unicode_transcode(
+        x,
+        "UTF-8",
+        "UTF-8",
+        errors="replace",
+        replacement_char=0xFFFD,
+        replace_control_characters=False,
+    )
