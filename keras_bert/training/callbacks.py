@@ -148,3 +148,63 @@ def plot_training_curves(history: list[dict[str, float]], path: str | os.PathLik
     fig.savefig(path, dpi=80)
     plt.close(fig)
     return path
+
+
+class TensorBoardScalars(keras.callbacks.Callback):
+    """Writes every scalar of the logs (loss, MLM/NSP accuracy, learning rate, throughput) as
+    TensorBoard scalar summaries, every `every` steps and at epoch ends.
+
+    Uses TensorFlow's own event writer with the scalars plugin's metadata, so it needs no
+    `tensorboard` package (TF 2.21 no longer installs it, and Keras' `TensorBoard` callback then
+    fails in `tf.summary.scalar`); the event files open in TensorBoard as usual.
+    """
+
+    def __init__(self, log_dir: str | os.PathLike, counter: StepCounter, every: int = 10) -> None:
+        super().__init__()
+        self.log_dir = str(log_dir)
+        self.counter = counter
+        self.every = max(1, every)
+        self._writer = None
+
+    def _write(self, prefix: str, logs, step: int) -> None:
+        import tensorflow as tf
+        from tensorflow.core.framework import summary_pb2
+
+        if self._writer is None:
+            self._writer = tf.summary.create_file_writer(self.log_dir)
+        metadata = summary_pb2.SummaryMetadata()
+        metadata.plugin_data.plugin_name = "scalars"
+        with self._writer.as_default():
+            for name, value in (logs or {}).items():
+                if np.ndim(value) == 0:
+                    tf.summary.write(
+                        f"{prefix}{name}", tf.constant(float(value), tf.float32), step=step,
+                        metadata=metadata.SerializeToString(),
+                    )
+        self._writer.flush()
+
+    def on_train_batch_end(self, batch, logs=None) -> None:
+        if self.counter.step % self.every == 0:
+            self._write("batch_", logs, self.counter.step)
+
+    def on_epoch_end(self, epoch, logs=None) -> None:
+        self._write("epoch_", logs, self.counter.step)
+
+    def on_train_end(self, logs=None) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+
+def read_scalars(log_dir: str | os.PathLike) -> dict[str, list[tuple[int, float]]]:
+    """Reads back the scalars written under `log_dir`: {tag: [(step, value), ...]}."""
+    import tensorflow as tf
+
+    scalars: dict[str, list[tuple[int, float]]] = {}
+    for path in sorted(Path(log_dir).rglob("events.out.tfevents.*")):
+        for record in tf.data.TFRecordDataset(str(path)):
+            event = tf.compat.v1.Event.FromString(record.numpy())
+            for value in event.summary.value:
+                tensor = tf.make_ndarray(value.tensor)
+                scalars.setdefault(value.tag, []).append((int(event.step), float(tensor)))
+    return scalars

@@ -1,0 +1,236 @@
+"""Pretraining driver (Python API behind `keras-bert pretrain`).
+
+`pretrain(PretrainConfig(...))` builds the strategy, the model under `strategy.scope()`, the
+optimizer and schedule, resumes from `model_dir` if a training state is there, runs `model.fit`
+with per-replica input pipelines, and saves the final model (`.keras` and a Hugging Face folder).
+
+Data per replica: the input is built by a function of a `tf.distribute.InputContext`
+(global batch -> per-replica batch, one shard per input pipeline) and handed to
+`strategy.distribute_datasets_from_function`; Keras 3.15 `fit` accepts that dataset under
+`MirroredStrategy` and, with `multi_worker.enable_multi_worker_fit`, under
+`MultiWorkerMirroredStrategy`. Under the default strategy the same function is called with a
+single-pipeline context and `fit` gets a plain `tf.data.Dataset`.
+
+Resume: the state file holds weights, optimizer state (its iteration counter positions the
+learning-rate schedule) and the step (= batches consumed). Input pipelines are deterministic for a
+seed, so the data position is restored by skipping the batches already consumed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import keras
+import tensorflow as tf
+
+from keras_bert.training import callbacks as cb
+from keras_bert.training.checkpoints import STATE_FILE, load_training_state, read_metadata
+from keras_bert.training.multi_worker import enable_multi_worker_fit
+from keras_bert.training.optimizers import create_optimizer, no_decay_variables
+from keras_bert.training.precision import resolve_policy
+from keras_bert.training.schedules import WarmupPolynomialDecay
+from keras_bert.training.strategies import create_strategy, is_chief, is_multi_worker
+
+DatasetFn = Callable[[tf.distribute.InputContext], tf.data.Dataset]
+
+
+@dataclasses.dataclass
+class PretrainConfig:
+    """Everything a pretraining run needs. Steps count global batches (micro-batches when
+    `accumulation_steps > 1`; the optimizer updates every `accumulation_steps` of them)."""
+
+    model_dir: str
+    input_format: str = "text"  # "text" (dynamic masking), "tfrecord", or "synthetic"
+    train_files: list[str] | str | None = None  # text files, or a TFRecord file pattern
+    vocabulary: str | None = None  # vocab.txt for "text" input
+    preset: str | None = "tiny"
+    model_config: dict | None = None  # explicit BertBackbone kwargs (override the preset's)
+    seq_len: int = 128
+    max_predictions: int = 20
+    global_batch_size: int = 32
+    steps: int = 1000
+    steps_per_epoch: int | None = None  # default: save_every (or steps)
+    learning_rate: float = 1e-4
+    warmup_steps: int = 0  # optimizer updates
+    end_learning_rate: float = 0.0
+    decay_power: float = 1.0
+    weight_decay: float = 0.01
+    optimizer: str = "adamw"  # "adamw" | "lamb"
+    global_clipnorm: float | None = 1.0
+    accumulation_steps: int = 1
+    precision: str = "float32"  # "float32" | "mixed" | "mixed_float16" | "mixed_bfloat16"
+    jit_compile: bool | str = "auto"
+    strategy: str = "default"
+    num_cpu_replicas: int = 0
+    tpu: str | None = None
+    seed: int = 0
+    save_every: int = 100
+    log_every: int = 10
+    verbose: int | str = "auto"
+    save_final: bool = True
+
+
+def _resolve_jit(jit_compile: bool | str, strategy: tf.distribute.Strategy) -> bool:
+    """XLA by default, except for CPU replicas of a distributed strategy (XLA cannot reach
+    variables on another CPU device, and collectives across CPU workers are not XLA-compiled)."""
+    if jit_compile != "auto":
+        return bool(jit_compile)
+    distributed = strategy.num_replicas_in_sync > 1 or is_multi_worker(strategy)
+    return not (distributed and not tf.config.list_physical_devices("GPU"))
+
+
+def _backbone_kwargs(config: PretrainConfig) -> dict:
+    from keras_bert import presets
+
+    kwargs = dict(presets.get_preset(config.preset)["config"]) if config.preset else {}
+    kwargs.update(config.model_config or {})
+    if not kwargs:
+        raise ValueError("Give a preset or an explicit model_config.")
+    return kwargs
+
+
+def make_dataset_fn(config: PretrainConfig, vocabulary_size: int) -> DatasetFn:
+    """Per-pipeline dataset factory for `config.input_format` (global batch in, local batch out)."""
+    fmt = config.input_format
+    if fmt == "synthetic":
+        from keras_bert.training.synthetic import synthetic_pretraining_dataset
+
+        return lambda ctx: synthetic_pretraining_dataset(
+            config.global_batch_size, config.seq_len, config.max_predictions, vocabulary_size,
+            seed=config.seed, input_context=ctx,
+        )
+    if fmt == "tfrecord":
+        from keras_bert.data.tfrecords import pretraining_dataset
+
+        return lambda ctx: pretraining_dataset(
+            config.train_files, config.global_batch_size, config.seq_len, config.max_predictions,
+            seed=config.seed, input_context=ctx,
+        )
+    if fmt == "text":
+        from keras_bert.data.corpus import bundled_corpus_files
+        from keras_bert.data.dynamic_pretraining import dynamic_pretraining_dataset
+        from keras_bert.tokenizers import WordPieceTokenizer
+
+        files = config.train_files or bundled_corpus_files()
+        if config.vocabulary is None:
+            raise ValueError("input_format='text' needs a vocabulary (vocab.txt).")
+        tokenizer = WordPieceTokenizer(vocabulary=config.vocabulary)
+        return lambda ctx: dynamic_pretraining_dataset(
+            files, tokenizer, config.seq_len, config.max_predictions, config.global_batch_size,
+            seed=config.seed, input_context=ctx,
+        )
+    raise ValueError(f"Unknown input_format {fmt!r}: expected 'text', 'tfrecord' or 'synthetic'.")
+
+
+def plan_segments(initial_step: int, total_steps: int, steps_per_epoch: int) -> list[tuple[int, int, int, int]]:
+    """Splits the remaining steps into `fit` calls that keep epoch numbering across a resume.
+
+    Returns `(initial_epoch, epochs, steps_per_epoch, first_step)` tuples: the rest of a
+    partly done epoch, then the full epochs, then a final short epoch if `total_steps` is not a
+    multiple of `steps_per_epoch`.
+    """
+    segments = []
+    step = initial_step
+    while step < total_steps:
+        epoch, done = divmod(step, steps_per_epoch)
+        if done or total_steps - step < steps_per_epoch:
+            n = min(steps_per_epoch - done, total_steps - step)
+            segments.append((epoch, epoch + 1, n, step))
+            step += n
+        else:
+            full = (total_steps - step) // steps_per_epoch
+            segments.append((epoch, epoch + full, steps_per_epoch, step))
+            step += full * steps_per_epoch
+    return segments
+
+
+def _distributed_input(strategy, dataset_fn: DatasetFn, skip: int):
+    def per_pipeline(ctx: tf.distribute.InputContext) -> tf.data.Dataset:
+        return dataset_fn(ctx).skip(skip)
+
+    if strategy is tf.distribute.get_strategy():  # The default (no) strategy: a plain dataset.
+        return per_pipeline(tf.distribute.InputContext(1, 0, 1))
+    return strategy.distribute_datasets_from_function(per_pipeline)
+
+
+def build_pretrainer(config: PretrainConfig, strategy: tf.distribute.Strategy) -> keras.Model:
+    """BertPretrainer compiled with the configured optimizer, built under `strategy.scope()`."""
+    from keras_bert.models import BertBackbone, BertPretrainer
+
+    policy = resolve_policy(config.precision, strategy)
+    with strategy.scope():
+        backbone = BertBackbone(**_backbone_kwargs(config), dtype=policy)
+        model = BertPretrainer(backbone)
+        updates = max(1, config.steps // config.accumulation_steps)
+        schedule = WarmupPolynomialDecay(
+            config.learning_rate, updates, min(config.warmup_steps, updates),
+            config.end_learning_rate, config.decay_power,
+        )
+        optimizer = create_optimizer(
+            config.optimizer, schedule, weight_decay=config.weight_decay,
+            global_clipnorm=config.global_clipnorm, accumulation_steps=config.accumulation_steps,
+            no_decay=no_decay_variables(model),
+        )
+        model.compile(optimizer=optimizer, jit_compile=_resolve_jit(config.jit_compile, strategy))
+    enable_multi_worker_fit(model)
+    return model
+
+
+def pretrain(config: PretrainConfig, dataset_fn: DatasetFn | None = None) -> dict:
+    """Runs (or resumes) pretraining. Returns {"model", "step", "history", "resumed_from"}.
+
+    `dataset_fn(input_context)` overrides `config.input_format`: it must return an infinite,
+    deterministic dataset of per-replica `(x, y, sample_weight)` batches.
+    """
+    keras.utils.set_random_seed(config.seed)
+    strategy = create_strategy(config.strategy, num_cpu_replicas=config.num_cpu_replicas, tpu=config.tpu)
+    chief = is_chief(strategy)
+    model_dir = Path(config.model_dir)
+    state_path = model_dir / "backup" / STATE_FILE
+    model = build_pretrainer(config, strategy)
+    initial_step = 0
+    if read_metadata(state_path) is not None:
+        with strategy.scope():
+            initial_step = int(load_training_state(state_path, model)["step"])
+        print(f"Resuming from {state_path} at step {initial_step}/{config.steps}.", flush=True)
+    if dataset_fn is None:
+        dataset_fn = make_dataset_fn(config, model.backbone.vocabulary_size)
+
+    counter = cb.StepCounter(initial_step)
+    scalars = cb.ThroughputAndLearningRate(config.global_batch_size, counter, config.log_every)
+    callbacks: list[keras.callbacks.Callback] = [counter, scalars]
+    if chief:
+        callbacks.append(cb.TensorBoardScalars(model_dir / "logs", counter, config.log_every))
+    callbacks += [
+        cb.PeriodicCheckpoint(state_path, counter, config.save_every, write=chief),
+        cb.TrainingCurvePlot(model_dir / "training_curves.png", scalars, write=chief),
+    ]
+    steps_per_epoch = config.steps_per_epoch or min(config.save_every or config.steps, config.steps)
+    verbose = config.verbose if chief else 0
+    for initial_epoch, epochs, steps, first_step in plan_segments(
+        initial_step, config.steps, steps_per_epoch
+    ):
+        model.fit(
+            _distributed_input(strategy, dataset_fn, first_step),
+            initial_epoch=initial_epoch, epochs=epochs, steps_per_epoch=steps,
+            callbacks=callbacks, verbose=verbose,
+        )
+    if chief and config.save_final:
+        save_final_model(model, model_dir)
+    return {"model": model, "step": counter.step, "history": scalars.history, "resumed_from": initial_step}
+
+
+def save_final_model(model: keras.Model, model_dir: str | os.PathLike) -> None:
+    """Writes `pretrainer.keras` and a Hugging Face folder (`hf/`) under `model_dir`."""
+    from keras_bert.convert import save_hf
+
+    model_dir = Path(model_dir)
+    model.save(model_dir / "pretrainer.keras")
+    save_hf(model, model_dir / "hf")
+
+
+__all__ = ["PretrainConfig", "build_pretrainer", "make_dataset_fn", "plan_segments", "pretrain"]
