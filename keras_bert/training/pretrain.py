@@ -45,8 +45,8 @@ class PretrainConfig:
 
     model_dir: str
     input_format: str = "text"  # "text" (dynamic masking), "tfrecord", or "synthetic"
-    train_files: list[str] | str | None = None  # text files, or a TFRecord file pattern
-    vocabulary: str | None = None  # vocab.txt for "text" input
+    train_files: list[str] | str | None = None  # text files (default: bundled corpus) or TFRecords
+    vocabulary: str | None = None  # vocab.txt for "text" input (default: uncased BERT's)
     preset: str | None = "tiny"
     model_config: dict | None = None  # explicit BertBackbone kwargs (override the preset's)
     seq_len: int = 128
@@ -83,14 +83,17 @@ def _resolve_jit(jit_compile: bool | str, strategy: tf.distribute.Strategy) -> b
     return not (distributed and not tf.config.list_physical_devices("GPU"))
 
 
-def _backbone_kwargs(config: PretrainConfig) -> dict:
-    from keras_bert import presets
+def _build_backbone(config: PretrainConfig, dtype: str):
+    """The preset (its real weights where it has them, e.g. continued pretraining of MiniLM) with
+    `model_config` overrides, or a fresh `BertBackbone(**model_config)` without a preset."""
+    from keras_bert.models import BertBackbone
 
-    kwargs = dict(presets.get_preset(config.preset)["config"]) if config.preset else {}
-    kwargs.update(config.model_config or {})
-    if not kwargs:
+    overrides = dict(config.model_config or {})
+    if config.preset:
+        return BertBackbone.from_preset(config.preset, **overrides, dtype=dtype)
+    if not overrides:
         raise ValueError("Give a preset or an explicit model_config.")
-    return kwargs
+    return BertBackbone(**overrides, dtype=dtype)
 
 
 def make_dataset_fn(config: PretrainConfig, vocabulary_size: int) -> DatasetFn:
@@ -115,10 +118,17 @@ def make_dataset_fn(config: PretrainConfig, vocabulary_size: int) -> DatasetFn:
         from keras_bert.data.dynamic_pretraining import dynamic_pretraining_dataset
         from keras_bert.tokenizers import WordPieceTokenizer
 
+        from keras_bert.presets import minilm_dir
+
         files = config.train_files or bundled_corpus_files()
-        if config.vocabulary is None:
-            raise ValueError("input_format='text' needs a vocabulary (vocab.txt).")
-        tokenizer = WordPieceTokenizer(vocabulary=config.vocabulary)
+        # Default: the uncased BERT vocabulary (30522 ids) shipped with the MiniLM package.
+        vocabulary = config.vocabulary or str(minilm_dir() / "vocab.txt")
+        tokenizer = WordPieceTokenizer(vocabulary=vocabulary)
+        if tokenizer.vocabulary_size > vocabulary_size:
+            raise ValueError(
+                f"The vocabulary has {tokenizer.vocabulary_size} tokens, the model "
+                f"{vocabulary_size}: set model_config vocabulary_size."
+            )
         return lambda ctx: dynamic_pretraining_dataset(
             files, tokenizer, config.seq_len, config.max_predictions, config.global_batch_size,
             seed=config.seed, input_context=ctx,
@@ -159,11 +169,11 @@ def _distributed_input(strategy, dataset_fn: DatasetFn, skip: int):
 
 def build_pretrainer(config: PretrainConfig, strategy: tf.distribute.Strategy) -> keras.Model:
     """BertPretrainer compiled with the configured optimizer, built under `strategy.scope()`."""
-    from keras_bert.models import BertBackbone, BertPretrainer
+    from keras_bert.models import BertPretrainer
 
     policy = resolve_policy(config.precision, strategy)
     with strategy.scope():
-        backbone = BertBackbone(**_backbone_kwargs(config), dtype=policy)
+        backbone = _build_backbone(config, policy)
         model = BertPretrainer(backbone)
         updates = max(1, config.steps // config.accumulation_steps)
         schedule = WarmupPolynomialDecay(
