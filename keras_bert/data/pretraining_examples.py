@@ -7,14 +7,21 @@ pairs (shared by the static and the dynamic path), `mask_tokens` does the static
 Conventions kept from the original `create_pretraining_data.py`:
 - a pair fills up to `seq_len - 3` tokens (`short_seq_prob` of the time a shorter random target);
 - segment B is the actual continuation 50% of the time, else a run of sentences from a random other
-  document (label 1 = random, 0 = actual next); a one-sentence chunk always takes a random B;
+  document (label 1 = random, 0 = actual next);
 - over-long pairs are trimmed longest-first, from the front or the back at random;
 - `num_to_predict = min(max_predictions, max(1, round(len(tokens) * masked_lm_prob)))` over the
   whole sequence incl. [CLS]/[SEP]; [CLS]/[SEP] are never picked; each picked token becomes [MASK]
   80%, a uniformly random vocabulary id 10%, itself 10%;
 - whole-word masking picks `##` pieces together with the word they continue and never splits a word
-  (one deliberate difference: a `##` piece right after [CLS]/[SEP], left by trimming, starts its own
+  (a deliberate difference: a `##` piece right after [CLS]/[SEP], left by trimming, starts its own
   word instead of joining the last word of the other segment).
+
+The other deliberate difference: the NSP coin is tossed for every pair, and a one-sentence chunk
+that draws "actual next" borrows the document's following sentence as B. The original always gives
+such a chunk a random B; since its short target length holds for a whole document, short-target
+documents then yield mostly random pairs and the labels skew (measured on the bundled corpus at
+seq_len 128: 54-59% random instead of 50%). Only a one-sentence chunk at a document's end still takes
+a random B.
 """
 
 from __future__ import annotations
@@ -131,12 +138,18 @@ def create_pairs_from_document(
         chunk.append(document[i])
         chunk_length += len(document[i])
         if i == len(document) - 1 or chunk_length >= target_length:
+            is_random_next = rng.random() < 0.5
+            if len(chunk) == 1 and not is_random_next:
+                if i + 1 < len(document):  # Borrow the next sentence as the actual-next B.
+                    i += 1
+                    chunk.append(document[i])
+                else:
+                    is_random_next = True
             # A = the first `a_end` sentences of the chunk.
             a_end = rng.randint(1, len(chunk) - 1) if len(chunk) >= 2 else 1
             tokens_a = [int(t) for sentence in chunk[:a_end] for t in sentence]
             tokens_b: list[int] = []
-            if len(chunk) == 1 or rng.random() < 0.5:
-                is_random_next = True
+            if is_random_next:
                 target_b_length = target_length - len(tokens_a)
                 # Ten tries to land on another document (a one-document pool reuses its own).
                 for _ in range(10):

@@ -172,7 +172,7 @@ def pretraining_dataset(
     dataset = dataset.interleave(
         tf.data.TFRecordDataset,
         cycle_length=min(len(files), 8),
-        num_parallel_calls=tf.data.AUTOTUNE if shuffle else None,
+        num_parallel_calls=tf.data.AUTOTUNE,
         deterministic=not shuffle,
     )
     if shard_records:
