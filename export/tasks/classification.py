@@ -1,0 +1,60 @@
+"""Classification servable: text [, text_pair] -> label, label_id, probabilities; + Classify API."""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+from keras_bert.export.method_names import CLASSIFY
+from keras_bert.export.servable import ServableModule, text_spec, trim_padding
+
+
+class ClassificationServable(ServableModule):
+    """`serving_default(text[, text_pair])` -> `label` string (B,), `label_id` int32 (B,),
+    `probabilities` float32 (B, C). `classify` takes serialized tf.Examples (features `text`
+    [, `text_pair`], bytes) for TF Serving's Classify API: `classes` (B, C), `scores` (B, C).
+
+    Args:
+        model: a `BertClassifier` (logits (B, C)).
+        label_names: C names stored in the graph; `LABEL_i` when None.
+        pair: whether `serving_default` takes `text_pair` too.
+    """
+
+    task = "classification"
+    extra_signature_specs = {
+        "classify": ("from_examples", (text_spec("inputs"),), CLASSIFY),
+    }
+
+    def __init__(self, model, tokenizer, packer, label_names=None, pair: bool = False):
+        super().__init__(model, tokenizer, packer)
+        num_classes = int(model.outputs[0].shape[-1])
+        names = list(label_names or [f"LABEL_{i}" for i in range(num_classes)])
+        if len(names) != num_classes:
+            raise ValueError(f"{len(names)} label names for {num_classes} classes")
+        self.pair = bool(pair)
+        self.text_inputs = ("text", "text_pair") if pair else ("text",)
+        self.label_names = tf.Variable(names, trainable=False, name="label_names")
+
+    def from_tokens(self, inputs):
+        logits = tf.cast(self.run_model(inputs), tf.float32)  # (B, C)
+        probabilities = tf.nn.softmax(logits, axis=-1)
+        label_id = tf.argmax(logits, axis=-1, output_type=tf.int32)
+        return {
+            "label": tf.gather(self.label_names, label_id),
+            "label_id": label_id,
+            "probabilities": probabilities,
+        }
+
+    def from_text(self, text, text_pair=None):
+        first = self.tokenize(text)
+        packed = self.packer(first if text_pair is None else (first, self.tokenize(text_pair)))
+        return self.from_tokens(trim_padding(dict(packed)))
+
+    def from_examples(self, inputs):
+        features = {"text": tf.io.FixedLenFeature([], tf.string)}
+        if self.pair:
+            features["text_pair"] = tf.io.FixedLenFeature([], tf.string)
+        parsed = tf.io.parse_example(inputs, features)
+        out = self.from_text(parsed["text"], parsed.get("text_pair"))
+        batch = tf.shape(inputs)[0]
+        classes = tf.tile(self.label_names[None, :], [batch, 1])
+        return {"classes": classes, "scores": out["probabilities"]}
