@@ -201,20 +201,30 @@ def _numbered(text: str, pattern: re.Pattern) -> dict[str, str]:
     return {parts[i]: parts[i + 1].strip() for i in range(1, len(parts) - 1, 2)}
 
 
-def split_concatenated_answers(text: str, passage: str) -> list[tuple[int, int]]:
+def split_concatenated_answers(
+    text: str, passage: str, report: SkipReport | None = None
+) -> list[tuple[int, int]]:
     """QuAC rows concatenate several annotators' answers with single spaces; take the longest
-    word prefix found in the passage, repeatedly. Returns the distinct spans found."""
+    word prefix found in the passage (case-insensitive), repeatedly. Returns the distinct spans;
+    words that start no locatable prefix are dropped and counted in `report`."""
     words = text.split()
+    lowered = passage.lower()
     spans: list[tuple[int, int]] = []
     while words:
+        found = None
         for k in range(len(words), 0, -1):
-            span = locate(" ".join(words[:k]), passage)
-            if span is not None and (k > 1 or len(words[0]) > 3):
+            candidate = " ".join(words[:k])
+            at = lowered.find(candidate.lower())
+            if at >= 0 and (k > 1 or len(words[0]) > 3):
+                found = (at, at + len(candidate))
                 break
-        else:
-            span, k = None, 1
-        if span is not None and span not in spans:
-            spans.append(span)
+        if found is None:
+            if report is not None:
+                report.add("quac: answer word not located in passage", words[0])
+            words = words[1:]
+            continue
+        if found not in spans:
+            spans.append(found)
         words = words[k:]
     return spans
 
@@ -239,7 +249,7 @@ def quac(report: SkipReport | None = None) -> list[dict]:
                     examples.append(_qa_example(qid, question, passage, []))
                     continue
                 answer = " ".join(w for w in answer.split() if w != "CANNOTANSWER")
-            spans = split_concatenated_answers(answer, passage)
+            spans = split_concatenated_answers(answer, passage, report)
             if not spans:
                 report.add("quac: answer not found in passage", answer)
                 continue

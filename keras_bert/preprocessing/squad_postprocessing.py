@@ -1,0 +1,180 @@
+"""SQuAD post-processing: window logits -> answer per example.
+
+`best_answers` is TensorFlow-only (in-graph, for the SavedModel export); `nbest_answers` is the
+NumPy/Python version with an n-best list, used for evaluation files and as a test reference.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+NEG_INF = -1e9
+
+
+def best_answers(
+    context: tf.Tensor,
+    start_logits: tf.Tensor,
+    end_logits: tf.Tensor,
+    token_start: tf.Tensor,
+    token_end: tf.Tensor,
+    example_index: tf.Tensor,
+    max_answer_length: int = 30,
+    null_score_diff_threshold: float = 0.0,
+    version_2_with_negative: bool = False,
+) -> dict[str, tf.Tensor]:
+    """Best span over all windows of each example, in TensorFlow ops.
+
+    Args:
+        context: string (B,), the original contexts.
+        start_logits, end_logits: float (W, T).
+        token_start, token_end: int32 (W, T) byte offsets, -1 off-context (`SquadPreprocessor`).
+        example_index: int32 (W,), window -> example.
+        max_answer_length: most tokens in an answer.
+        null_score_diff_threshold: v2.0: answer only if `null_score - best_score <= threshold`.
+        version_2_with_negative: allow the empty answer.
+    Returns dict (B,): `answer` string, `score` float32 (start+end logit), `null_score` float32
+        (min over windows of [CLS] start+end, as google-research/bert), `start_byte`, `end_byte`,
+        `start_char`, `end_char` int32 (end exclusive; `context[start_char:end_char] == answer`),
+        `has_answer` bool. Empty answer: -1 offsets.
+    """
+    start_logits = tf.cast(start_logits, tf.float32)
+    end_logits = tf.cast(end_logits, tf.float32)
+    seq = tf.shape(start_logits)[1]
+    valid = token_start >= 0  # (W, T)
+    positions = tf.range(seq)
+    length = positions[None, :] - positions[:, None]  # (T, T): end - start
+    allowed = (length >= 0) & (length < max_answer_length)
+    allowed = allowed[None] & valid[:, :, None] & valid[:, None, :]  # (W, T, T)
+    scores = start_logits[:, :, None] + end_logits[:, None, :]
+    scores = tf.where(allowed, scores, NEG_INF)
+    flat = tf.reshape(scores, [tf.shape(scores)[0], -1])  # (W, T*T)
+    best_flat = tf.argmax(flat, axis=1, output_type=tf.int32)
+    best_score = tf.reduce_max(flat, axis=1)  # (W,)
+    best_s, best_e = best_flat // seq, best_flat % seq
+    null_score = start_logits[:, 0] + end_logits[:, 0]  # (W,)
+
+    num_examples = tf.shape(context)[0]
+    example_best = tf.math.unsorted_segment_max(best_score, example_index, num_examples)  # (B,)
+    window_ids = tf.range(tf.shape(best_score)[0])
+    is_best = best_score >= tf.gather(example_best, example_index)
+    big = tf.shape(best_score)[0]
+    chosen = tf.math.unsorted_segment_min(
+        tf.where(is_best, window_ids, big), example_index, num_examples
+    )  # (B,) window with the best span (first on ties)
+    chosen = tf.minimum(chosen, big - 1)
+    s_tok = tf.gather(best_s, chosen)
+    e_tok = tf.gather(best_e, chosen)
+    start_byte = tf.gather_nd(token_start, tf.stack([chosen, s_tok], axis=1))
+    end_byte = tf.gather_nd(token_end, tf.stack([chosen, e_tok], axis=1))
+    example_null = tf.math.unsorted_segment_min(null_score, example_index, num_examples)
+    has_answer = example_best > NEG_INF / 2
+    if version_2_with_negative:
+        has_answer &= (example_null - example_best) <= null_score_diff_threshold
+    start_byte = tf.where(has_answer, start_byte, -1)
+    end_byte = tf.where(has_answer, end_byte, -1)
+    answer = tf.where(
+        has_answer,
+        tf.strings.substr(context, tf.maximum(start_byte, 0), end_byte - start_byte, unit="BYTE"),
+        "",
+    )
+    start_char = tf.strings.length(
+        tf.strings.substr(
+            context, tf.zeros_like(start_byte), tf.maximum(start_byte, 0), unit="BYTE"
+        ), unit="UTF8_CHAR"
+    )
+    return {
+        "answer": answer,
+        "score": example_best,
+        "null_score": example_null,
+        "start_byte": start_byte,
+        "end_byte": end_byte,
+        "start_char": tf.where(has_answer, start_char, -1),
+        "end_char": tf.where(has_answer, start_char + tf.strings.length(answer, "UTF8_CHAR"), -1),
+        "has_answer": has_answer,
+    }
+
+
+def _byte_span_to_text(context: str, start_byte: int, end_byte: int) -> tuple[str, int, int]:
+    raw = context.encode("utf-8")
+    start_char = len(raw[:start_byte].decode("utf-8", errors="ignore"))
+    text = raw[start_byte:end_byte].decode("utf-8", errors="replace")
+    return text, start_char, start_char + len(text)
+
+
+def nbest_answers(
+    contexts: list[str],
+    start_logits: np.ndarray,
+    end_logits: np.ndarray,
+    token_start: np.ndarray,
+    token_end: np.ndarray,
+    example_index: np.ndarray,
+    n_best_size: int = 20,
+    max_answer_length: int = 30,
+    null_score_diff_threshold: float = 0.0,
+    version_2_with_negative: bool = False,
+) -> list[dict]:
+    """google-research/bert `write_predictions` logic in NumPy: per example an n-best list.
+
+    Candidates: the `n_best_size` best start and end positions of each window, kept when both are
+    context tokens, `start <= end` and the span has at most `max_answer_length` tokens. Returns one
+    dict per example: `answer`, `start_char`, `end_char`, `score`, `null_score`, `nbest` (list of
+    dicts with `text`, `score`, `probability`).
+    """
+    results = []
+    by_example: dict[int, list[int]] = {}
+    for w, e in enumerate(np.asarray(example_index).tolist()):
+        by_example.setdefault(e, []).append(w)
+    for ex, context in enumerate(contexts):
+        candidates = []
+        null_score = np.inf
+        for w in by_example.get(ex, []):
+            s_log, e_log = start_logits[w], end_logits[w]
+            null_score = min(null_score, float(s_log[0] + e_log[0]))
+            starts = np.argsort(-s_log)[:n_best_size]
+            ends = np.argsort(-e_log)[:n_best_size]
+            for i in starts:
+                for j in ends:
+                    if token_start[w, i] < 0 or token_end[w, j] < 0:
+                        continue
+                    if j < i or j - i + 1 > max_answer_length:
+                        continue
+                    candidates.append((float(s_log[i] + e_log[j]), w, int(i), int(j)))
+        candidates.sort(key=lambda c: -c[0])
+        nbest, seen = [], set()
+        for score, w, i, j in candidates:
+            text, s_char, e_char = _byte_span_to_text(
+                context, int(token_start[w, i]), int(token_end[w, j])
+            )
+            if text in seen:
+                continue
+            seen.add(text)
+            nbest.append({"text": text, "score": score, "start_char": s_char, "end_char": e_char})
+            if len(nbest) >= n_best_size:
+                break
+        if version_2_with_negative:
+            nbest.append({"text": "", "score": null_score, "start_char": -1, "end_char": -1})
+        if not nbest:
+            nbest.append({"text": "", "score": 0.0, "start_char": -1, "end_char": -1})
+        scores = np.array([c["score"] for c in nbest])
+        probs = np.exp(scores - scores.max())
+        probs /= probs.sum()
+        for c, p in zip(nbest, probs, strict=True):
+            c["probability"] = float(p)
+        best_non_null = next((c for c in nbest if c["text"]), None)
+        answer = best_non_null
+        if version_2_with_negative and (
+            best_non_null is None or null_score - best_non_null["score"] > null_score_diff_threshold
+        ):
+            answer = None
+        results.append(
+            {
+                "answer": answer["text"] if answer else "",
+                "start_char": answer["start_char"] if answer else -1,
+                "end_char": answer["end_char"] if answer else -1,
+                "score": best_non_null["score"] if best_non_null else float("-inf"),
+                "null_score": null_score,
+                "nbest": sorted(nbest, key=lambda c: -c["score"]),
+            }
+        )
+    return results

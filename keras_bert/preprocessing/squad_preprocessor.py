@@ -1,0 +1,155 @@
+"""SQuAD windows in TensorFlow ops: (question, context) -> packed windows with doc stride.
+
+Usable in `tf.data.map` (after `.batch`, followed by `.unbatch()` since one example may give
+several windows) and inside a `tf.function` / SavedModel. Offsets are **bytes** into the UTF-8
+context (tf-text convention); `char_to_byte` / `byte_to_char` convert at the edges.
+"""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+
+def char_to_byte(text: tf.Tensor, char_offset: tf.Tensor) -> tf.Tensor:
+    """Byte offset of character `char_offset` in each UTF-8 string. (B,) string, (B,) int -> (B,) int32.
+
+    Negative offsets (unanswerable) pass through unchanged.
+    """
+    char_offset = tf.cast(char_offset, tf.int32)
+    prefix = tf.strings.substr(
+        text, tf.zeros_like(char_offset), tf.maximum(char_offset, 0), unit="UTF8_CHAR"
+    )
+    return tf.where(char_offset < 0, char_offset, tf.strings.length(prefix, unit="BYTE"))
+
+
+def byte_to_char(text: tf.Tensor, byte_offset: tf.Tensor) -> tf.Tensor:
+    """Character offset of byte `byte_offset` (a character boundary). (B,), (B,) -> (B,) int32."""
+    byte_offset = tf.cast(byte_offset, tf.int32)
+    prefix = tf.strings.substr(
+        text, tf.zeros_like(byte_offset), tf.maximum(byte_offset, 0), unit="BYTE"
+    )
+    return tf.where(byte_offset < 0, byte_offset, tf.strings.length(prefix, unit="UTF8_CHAR"))
+
+
+def _fill_rows(lengths: tf.Tensor, value: int) -> tf.RaggedTensor:
+    """Ragged (N, lengths[i]) int32 filled with `value`."""
+    lengths = tf.cast(lengths, tf.int64)
+    return tf.RaggedTensor.from_row_lengths(
+        tf.fill([tf.reduce_sum(lengths)], tf.constant(value, tf.int32)), lengths
+    )
+
+
+class SquadPreprocessor:
+    """Tokenize, truncate the question, split the context into overlapping windows and pack.
+
+    Args:
+        tokenizer: a `WordPieceTokenizer` (needs `tokenize_with_offsets` and special-token ids).
+        packer: a `SegmentPacker(sequence_length, cls, sep, pad)`; built from the tokenizer if None.
+        sequence_length: tokens per window, T.
+        doc_stride: context tokens between successive window starts (google-research/bert: 128).
+        max_query_length: question tokens kept (the rest dropped).
+
+    `windows(question, context, answer_start, answer_end)` takes (B,) tensors and returns a dict of
+    W >= B windows:
+        token_ids, segment_ids, padding_mask: int32 (W, T), `[CLS] question [SEP] context [SEP]`;
+        example_index: int32 (W,), which input example the window came from;
+        token_start, token_end: int32 (W, T), byte span in the context of each context token,
+            -1 for [CLS], question, [SEP] and padding;
+        start_positions, end_positions: int32 (W,), only when answers are given: token positions of
+            the answer in the window, 0 ([CLS]) when unanswerable or not wholly inside this window.
+    `answer_start`/`answer_end` are byte offsets (end exclusive), -1 for unanswerable.
+    """
+
+    def __init__(
+        self,
+        tokenizer,
+        packer=None,
+        sequence_length: int = 384,
+        doc_stride: int = 128,
+        max_query_length: int = 64,
+    ):
+        if max_query_length + 3 >= sequence_length:
+            raise ValueError(
+                f"max_query_length={max_query_length} leaves no room for context in "
+                f"sequence_length={sequence_length}"
+            )
+        if doc_stride <= 0:
+            raise ValueError(f"doc_stride must be positive, got {doc_stride}")
+        if packer is None:
+            from keras_bert.preprocessing import SegmentPacker
+
+            packer = SegmentPacker(
+                sequence_length,
+                start_value=tokenizer.cls_token_id,
+                end_value=tokenizer.sep_token_id,
+                pad_value=tokenizer.pad_token_id,
+            )
+        self.tokenizer = tokenizer
+        self.packer = packer
+        self.sequence_length = sequence_length
+        self.doc_stride = doc_stride
+        self.max_query_length = max_query_length
+
+    def windows(
+        self,
+        question: tf.Tensor,
+        context: tf.Tensor,
+        answer_start: tf.Tensor | None = None,
+        answer_end: tf.Tensor | None = None,
+    ) -> dict[str, tf.Tensor]:
+        q_ids, _, _ = self.tokenizer.tokenize_with_offsets(question)
+        q_ids = tf.cast(q_ids[:, : self.max_query_length], tf.int32)  # (B, <=Q)
+        c_ids, c_start, c_end = self.tokenizer.tokenize_with_offsets(context)  # (B, N_b)
+        c_ids = tf.cast(c_ids, tf.int32)
+        c_start, c_end = tf.cast(c_start, tf.int32), tf.cast(c_end, tf.int32)
+
+        q_len = tf.cast(q_ids.row_lengths(), tf.int32)  # (B,)
+        n_ctx = tf.cast(c_ids.row_lengths(), tf.int32)  # (B,)
+        span = self.sequence_length - q_len - 3  # context tokens per window, (B,)
+        stride = self.doc_stride
+        extra = tf.maximum(n_ctx - span, 0)
+        num_windows = 1 + (extra + stride - 1) // stride  # (B,)
+
+        example_index = tf.repeat(tf.range(tf.size(num_windows)), num_windows)  # (W,)
+        window_number = tf.ragged.range(num_windows).flat_values  # (W,)
+        win_start = window_number * stride  # first context token of each window, (W,)
+        win_len = tf.minimum(
+            tf.gather(span, example_index), tf.gather(n_ctx, example_index) - win_start
+        )  # (W,)
+        base = tf.cast(tf.gather(c_ids.row_starts(), example_index), tf.int32) + win_start
+        flat_index = tf.ragged.range(base, base + win_len)  # (W, win_len) into flat values
+        w_ids = tf.gather(c_ids.flat_values, flat_index)
+        w_start = tf.gather(c_start.flat_values, flat_index)
+        w_end = tf.gather(c_end.flat_values, flat_index)
+        w_q = tf.gather(q_ids, example_index)  # (W, Q_b)
+
+        packed = self.packer((w_q, w_ids))
+        lead = tf.gather(q_len, example_index) + 2  # [CLS] q [SEP] before the context, (W,)
+        ones = tf.ones_like(lead)
+        shape = [None, self.sequence_length]
+
+        def offsets(values: tf.RaggedTensor) -> tf.Tensor:
+            row = tf.concat([_fill_rows(lead, -1), values, _fill_rows(ones, -1)], axis=1)
+            return row.to_tensor(default_value=-1, shape=shape)  # (W, T)
+
+        out = {
+            "token_ids": packed["token_ids"],
+            "segment_ids": packed["segment_ids"],
+            "padding_mask": packed["padding_mask"],
+            "example_index": example_index,
+            "token_start": offsets(w_start),
+            "token_end": offsets(w_end),
+        }
+        if answer_start is not None:
+            a_start = tf.cast(answer_start, tf.int32)
+            a_end = tf.cast(answer_end, tf.int32)
+            # First token ending after the answer start; last token starting before its end.
+            tok_s = tf.reduce_sum(tf.cast(c_end <= a_start[:, None], tf.int32), axis=1)
+            tok_e = tf.reduce_sum(tf.cast(c_start < a_end[:, None], tf.int32), axis=1) - 1
+            s = tf.gather(tok_s, example_index) - win_start
+            e = tf.gather(tok_e, example_index) - win_start
+            answerable = tf.gather(a_start, example_index) >= 0
+            inside = answerable & (s >= 0) & (e < win_len) & (s <= e)
+            out["start_positions"] = tf.where(inside, s + lead, 0)
+            out["end_positions"] = tf.where(inside, e + lead, 0)
+        return out
