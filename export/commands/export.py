@@ -1,0 +1,69 @@
+"""`keras-bert export TASK --model MODEL --out BASE/NAME/VERSION`: raw-text SavedModel for TF Serving."""
+
+from __future__ import annotations
+
+import argparse
+
+HELP = "Export a model as a raw-text-in, answers-out SavedModel for TF Serving."
+TASK_NAMES = ("classification", "question-answering", "token-classification", "fill-mask", "embedding")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("task", choices=TASK_NAMES)
+    parser.add_argument("--model", required=True, help=".keras task model (or HF folder for embedding/fill-mask)")
+    parser.add_argument("--out", required=True, help="BASE/NAME/VERSION (VERSION numeric, must not exist)")
+    parser.add_argument("--vocab", help="vocab.txt (default: beside the model, else MiniLM's)")
+    parser.add_argument("--no_lowercase", action="store_true", help="cased vocabulary")
+    parser.add_argument("--sequence_length", type=int, default=None, help="default 128 (QA: 384)")
+    parser.add_argument("--label_names", help="comma-separated labels (default: stored in the model)")
+    parser.add_argument("--pair", action="store_true", help="classification takes text_pair too")
+    parser.add_argument("--doc_stride", type=int, default=128)
+    parser.add_argument("--max_query_length", type=int, default=64)
+    parser.add_argument("--max_answer_length", type=int, default=30)
+    parser.add_argument("--version_2_with_negative", action="store_true")
+    parser.add_argument("--null_score_diff_threshold", type=float, default=0.0)
+    parser.add_argument("--max_entities", type=int, default=16)
+    parser.add_argument("--top_k", type=int, default=5)
+    parser.add_argument("--pooling", choices=("mean", "pooled", "cls"), default="mean")
+    parser.add_argument("--normalize", action="store_true", help="L2-normalise embeddings")
+    parser.add_argument("--skip_op_check", action="store_true")
+
+
+def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    if not Path(args.out).name.isdigit():
+        print(f"error: --out must end in a numeric version directory, got {args.out}")
+        return 2
+    from keras_bert.export.build import build_servable, find_vocabulary, load_task_model
+    from keras_bert.export.op_check import UnsupportedOpsError
+    from keras_bert.export.writer import export_servable
+    from keras_bert.tokenizers.wordpiece_tokenizer import WordPieceTokenizer
+
+    tokenizer = WordPieceTokenizer(find_vocabulary(args.model, args.vocab), lowercase=not args.no_lowercase)
+    model = load_task_model(args.task, args.model)
+    servable = build_servable(
+        args.task,
+        model,
+        tokenizer,
+        sequence_length=args.sequence_length or (384 if args.task == "question-answering" else 128),
+        label_names=args.label_names.split(",") if args.label_names else None,
+        pair=args.pair,
+        doc_stride=args.doc_stride,
+        max_query_length=args.max_query_length,
+        max_answer_length=args.max_answer_length,
+        version_2_with_negative=args.version_2_with_negative,
+        null_score_diff_threshold=args.null_score_diff_threshold,
+        max_entities=args.max_entities,
+        top_k=args.top_k,
+        pooling=args.pooling,
+        normalize=args.normalize,
+    )
+    try:
+        path = export_servable(servable, args.out, check=not args.skip_op_check)
+    except UnsupportedOpsError as error:
+        print(f"error: {error}")
+        return 1
+    print(f"exported {args.task} to {path}")
+    print(f"serve: keras-bert serve --model_name {path.parent.name} --model_base_path {path.parent}")
+    return 0
