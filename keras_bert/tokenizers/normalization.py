@@ -77,31 +77,31 @@ def _char_class(ranges: list[tuple[int, int]] | tuple[tuple[int, int], ...]) -> 
     return "[" + "".join(parts) + "]"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def dropped_class() -> str:
     """RE2 class of dropped characters."""
     return _char_class(_ranges(is_dropped))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def separator_class() -> str:
     """RE2 class of separator characters."""
     return _char_class(_ranges(is_separator))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def cjk_class() -> str:
     """RE2 class of CJK ideographs."""
     return _char_class(CJK_RANGES)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def punctuation_class() -> str:
     """RE2 class of punctuation characters."""
     return _char_class(_ranges(is_punctuation))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def nonspacing_mark_class() -> str:
     """RE2 class of category Mn (stripped after NFD when lower-casing)."""
     return _char_class(_ranges(lambda c: unicodedata.category(c) == "Mn"))

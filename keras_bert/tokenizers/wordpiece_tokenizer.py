@@ -251,7 +251,10 @@ class WordPieceTokenizer(keras.layers.Layer):
         )  # (words,) normalised text
         first_char = tf.where(word_start)[:, 0]
         word_row = tf.gather(row, first_char)
-        norm_start = tf.cumsum(norm_len, exclusive=True)  # global position in normalised bytes
+        # Global position in normalised bytes; a separator takes one position and each row starts
+        # one further on, so positions never tie across word or row boundaries.
+        pos_len = norm_len + tf.cast(is_sep, tf.int64)
+        norm_start = tf.cumsum(pos_len, exclusive=True) + tf.cumsum(tf.cast(first_in_row, tf.int64))
         word_pos = tf.gather(norm_start, first_char)
         nonempty = tf.strings.length(words) > 0  # a word of stripped accents only vanishes
         words, word_row, word_pos = (
@@ -272,7 +275,7 @@ class WordPieceTokenizer(keras.layers.Layer):
         # Map normalised positions back to characters, then to original bytes.
         g_start = tf.gather(word_pos, piece_word) + p_start
         g_end = tf.gather(word_pos, piece_word) + p_end
-        first = tf.searchsorted(norm_start + norm_len, g_start, side="right")
+        first = tf.searchsorted(norm_start + pos_len, g_start, side="right")
         # Characters emptied by accent stripping sort just before the next position, so a piece
         # ending there takes them along; separators and the next piece's letters do not.
         emptied = tf.logical_and(in_word, tf.equal(norm_len, 0))
