@@ -144,6 +144,12 @@ def dynamic_pretraining_dataset(
             "mlm_logits": masked["mask_weights"],
             "nsp_logits": tf.ones_like(labels, dtype=tf.float32),
         }
+        # Static shapes (drop_remainder=True): (B, seq_len), (B, P), (B,).
+        for name, tensor in x.items():
+            tensor.set_shape([batch_size, max_predictions if name == "mask_positions" else seq_len])
+        for tensors in (y, sample_weight):
+            tensors["mlm_logits"].set_shape([batch_size, max_predictions])
+            tensors["nsp_logits"].set_shape([batch_size])
         return x, y, sample_weight
 
     dataset = dataset.map(pack_and_mask, num_parallel_calls=tf.data.AUTOTUNE)
