@@ -7,18 +7,57 @@ google-research/bert does. Which variables those are is decided from the model's
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
 
 import keras
+import tensorflow as tf
 from keras import ops
 
 from keras_bert.training.gradient_accumulation import accumulation_kwargs
 
 NO_DECAY_NAMES: tuple[str, ...] = ("bias", "gamma", "beta")
 
+# Per replica thread (MirroredStrategy traces each replica in its own thread): gradients of the
+# step being traced were already all-reduced by `_clip_gradients`.
+_REDUCED = threading.local()
+
+
+class ClipAfterAllReduce:
+    """Mixin: under a multi-replica strategy, clip the *all-reduced* gradients.
+
+    Keras 3.15's TensorFlow optimizer clips each replica's partial gradient (already scaled by
+    1/num_replicas) and only then sums them across replicas, so `global_clipnorm` under
+    `MirroredStrategy` is not the single-device clip of the global gradient. Here the sum is taken
+    first (in replica context), then clipped, and the later all-reduce is skipped.
+    """
+
+    def _clip_gradients(self, grads):
+        context = tf.distribute.get_replica_context()
+        clipping = self.global_clipnorm or self.clipnorm or self.clipvalue
+        if clipping and context is not None and context.num_replicas_in_sync > 1:
+            index = [i for i, g in enumerate(grads) if g is not None]
+            reduced = context.all_reduce(tf.distribute.ReduceOp.SUM, [grads[i] for i in index])
+            grads = list(grads)
+            for i, g in zip(index, reduced, strict=True):
+                grads[i] = g
+            _REDUCED.flag = True
+        return super()._clip_gradients(grads)
+
+    def _all_reduce_sum_gradients(self, grads_and_vars):
+        if getattr(_REDUCED, "flag", False):
+            _REDUCED.flag = False
+            return list(grads_and_vars)
+        return super()._all_reduce_sum_gradients(grads_and_vars)
+
 
 @keras.saving.register_keras_serializable(package="keras_bert")
-class Lamb(keras.optimizers.Optimizer):
+class AdamW(ClipAfterAllReduce, keras.optimizers.AdamW):
+    """Keras AdamW whose gradient clipping sees the global (all-reduced) gradient."""
+
+
+@keras.saving.register_keras_serializable(package="keras_bert")
+class Lamb(ClipAfterAllReduce, keras.optimizers.Optimizer):
     """LAMB (You et al. 2019, "Large Batch Optimization for Deep Learning"), Algorithm 2.
 
     Per variable `w` with gradient `g` at update `t`:
@@ -137,7 +176,7 @@ def create_optimizer(
         **accumulation_kwargs(learning_rate, accumulation_steps),
     )
     if name == "adamw":
-        optimizer = keras.optimizers.AdamW(**kwargs)
+        optimizer = AdamW(**kwargs)
     elif name == "lamb":
         optimizer = Lamb(**kwargs)
     else:

@@ -15,12 +15,14 @@ def synthetic_pretraining_dataset(
 ) -> tf.data.Dataset:
     """Infinite dataset of random `(x, y, sample_weight)` batches as `BertPretrainer.fit` takes.
 
-    `batch_size` is global; with `input_context` each input pipeline yields its per-replica share
-    and draws from its own seed. Deterministic for a given seed (resume-safe with `skip`).
+    Random token ids; the MLM label at each position is the (unmasked) token there, so the loss
+    falls quickly (a copy task); NSP labels are random.
+
+    Global batch k holds the same examples whatever the distribution: with `input_context`, each
+    input pipeline takes its shard of every global batch and yields it in per-replica batches
+    (so 1 replica x 8 and 2 replicas x 4 train on identical data). Deterministic for a seed
+    (resume-safe with `skip`).
     """
-    if input_context is not None:
-        batch_size = input_context.get_per_replica_batch_size(batch_size)
-        seed = seed * 1000 + input_context.input_pipeline_id
 
     def make(index):
         s = tf.stack([tf.cast(seed, tf.int64), index])
@@ -28,7 +30,7 @@ def synthetic_pretraining_dataset(
         positions = tf.random.stateless_uniform(
             [batch_size, max_predictions], s + 1, 1, seq_len - 1, tf.int32
         )
-        labels = tf.random.stateless_uniform([batch_size, max_predictions], s + 2, 5, vocabulary_size, tf.int32)
+        labels = tf.gather(ids, positions, batch_dims=1)  # Learnable: predict the visible token.
         nsp = tf.random.stateless_uniform([batch_size], s + 3, 0, 2, tf.int32)
         half = seq_len // 2
         segment_ids = tf.concat(
@@ -47,4 +49,10 @@ def synthetic_pretraining_dataset(
         }
         return x, y, w
 
-    return tf.data.Dataset.range(2**62).map(make).prefetch(2)
+    dataset = tf.data.Dataset.range(2**62).map(make)
+    if input_context is not None:
+        per_replica = input_context.get_per_replica_batch_size(batch_size)
+        dataset = dataset.unbatch().shard(
+            input_context.num_input_pipelines, input_context.input_pipeline_id
+        ).batch(per_replica, drop_remainder=True)
+    return dataset.prefetch(2)
