@@ -88,6 +88,65 @@ def check_tfrecord_framing(path: str) -> int:
     return count
 
 
+def check_tfrecord_crcs(path: str) -> None:
+    """Reads every record of a file (TensorFlow checks each CRC); a bad one raises, naming the file.
+
+    Raises:
+        ValueError: a record's length or payload fails its checksum.
+    """
+    try:
+        tf.data.TFRecordDataset(path).reduce(tf.constant(0, tf.int64), lambda n, _: n + 1)
+    except tf.errors.DataLossError as error:
+        raise ValueError(f"corrupt TFRecord file {path}: {error.message.strip()}") from error
+
+
+def check_tfrecord_files(files: Sequence[str], mode: str = "auto") -> None:
+    """Checks files before a pipeline reads them, so that a bad file is reported by name.
+
+    mode: "headers" walks the record headers (cheap; catches truncated and non-TFRecord files),
+    "full" also reads every record to check its CRC, "auto" is "full" up to `_FULL_CHECK_BYTES` of
+    files and "headers" beyond, "none" skips the check.
+    """
+    if mode not in ("auto", "full", "headers", "none"):
+        raise ValueError(f"check_files={mode!r}: expected 'auto', 'full', 'headers' or 'none'")
+    if mode == "none":
+        return
+    if mode == "auto":
+        total = sum(tf.io.gfile.stat(path).length for path in files)
+        mode = "full" if total <= _FULL_CHECK_BYTES else "headers"
+    for path in files:
+        check_tfrecord_framing(path)
+        if mode == "full":
+            check_tfrecord_crcs(path)
+
+
+_FULL_CHECK_BYTES = 512 * 2**20
+
+
+def check_record_shapes(path: str, seq_len: int, max_predictions: int) -> None:
+    """Compares the first record's feature lengths with the requested shapes.
+
+    Raises:
+        ValueError: a feature is missing or was written with another length (file and name given).
+    """
+    for record in tf.data.TFRecordDataset(path).take(1):
+        features = tf.train.Example.FromString(record.numpy()).features.feature
+        expected = dict.fromkeys(INT_FEATURES[:3], seq_len)
+        expected.update(dict.fromkeys((*INT_FEATURES[3:], "masked_lm_weights"), max_predictions))
+        expected["next_sentence_labels"] = 1
+        for name, length in expected.items():
+            if name not in features:
+                raise ValueError(f"{path}: feature {name!r} missing: not a pretraining TFRecord")
+            kind = features[name].WhichOneof("kind")
+            found = len(getattr(features[name], kind).value)
+            if found != length:
+                raise ValueError(
+                    f"{path}: feature {name!r} has {found} values, expected {length} "
+                    f"(seq_len={seq_len}, max_predictions={max_predictions}): the file was "
+                    "written with other shapes"
+                )
+
+
 def _resolve_files(file_pattern: str | Sequence[str]) -> list[str]:
     patterns = [file_pattern] if isinstance(file_pattern, str) else list(file_pattern)
     files: list[str] = []
@@ -134,7 +193,7 @@ def pretraining_dataset(
     seed: int | None = None,
     shuffle_buffer: int = 10_000,
     drop_remainder: bool = True,
-    check_files: bool = True,
+    check_files: str = "auto",
 ) -> tf.data.Dataset:
     """Batches of pretraining TFRecords for `BertPretrainer.fit`.
 
@@ -145,7 +204,10 @@ def pretraining_dataset(
         shuffle, repeat: shuffle files and records (seeded by `seed`); loop forever.
         input_context: from `strategy.distribute_datasets_from_function`: files are sharded by input
             pipeline (records, if there are fewer files than pipelines).
-        check_files: walk each file's record headers first, so a corrupt file fails here, by name.
+        check_files: check the files first so that a corrupt one fails here, by name: "auto" (CRC
+            of every record up to 512 MB of files, record headers only beyond), "full",
+            "headers", "none" (see `check_tfrecord_files`). Corruption found later, while
+            training, raises TensorFlow's `DataLossError`, which does not name the file.
 
     Returns:
         `(x, y, sample_weight)`: x = {`token_ids`, `segment_ids`, `padding_mask` (batch, seq_len),
@@ -153,9 +215,9 @@ def pretraining_dataset(
         int32; sample_weight = {`mlm_logits` (batch, P), `nsp_logits` (batch,)} float32.
     """
     files = _resolve_files(file_pattern)
-    if check_files:
-        for path in files:
-            check_tfrecord_framing(path)
+    check_tfrecord_files(files, check_files)
+    if check_files != "none":
+        check_record_shapes(files[0], seq_len, max_predictions)
     if input_context is not None:
         batch_size = input_context.get_per_replica_batch_size(batch_size)
     dataset = tf.data.Dataset.from_tensor_slices(files)

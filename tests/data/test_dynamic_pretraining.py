@@ -58,7 +58,7 @@ def test_same_structure_as_the_static_reader(dynamic_data, tmp_path):
     path = str(tmp_path / "empty.tfrecord")
     with tf.io.TFRecordWriter(path):
         pass
-    static = pretraining_dataset(path, BATCH, SEQ_LEN, MAX_PREDICTIONS, check_files=False)
+    static = pretraining_dataset(path, BATCH, SEQ_LEN, MAX_PREDICTIONS, check_files="none")
 
     def spec(dataset):
         return tf.nest.map_structure(lambda s: (s.dtype, tuple(s.shape.as_list()[1:])), dataset.element_spec)
