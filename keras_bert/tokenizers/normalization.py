@@ -90,6 +90,12 @@ def separator_class() -> str:
 
 
 @functools.cache
+def rare_separator_class() -> str:
+    """RE2 class of separators other than the ASCII ones `tf.strings.split` already splits on."""
+    return _char_class(_ranges(lambda c: c not in " \t\n\r" and is_separator(c)))
+
+
+@functools.cache
 def cjk_class() -> str:
     """RE2 class of CJK ideographs."""
     return _char_class(CJK_RANGES)

@@ -113,6 +113,7 @@ class WordPieceTokenizer(keras.layers.Layer):
         )
         self._dropped = normalization.dropped_class()
         self._separator = normalization.separator_class()
+        self._rare_separator = normalization.rare_separator_class()
         self._cjk = normalization.cjk_class()
         self._punct = normalization.punctuation_class()
         self._mn = normalization.nonspacing_mark_class()
@@ -169,17 +170,14 @@ class WordPieceTokenizer(keras.layers.Layer):
         x, scalar = _as_batch(inputs)
         x = _valid_utf8(x)
         x = tf.strings.regex_replace(x, self._dropped, "")
+        # Separators other than " \t\n\r" (which `split` handles) become spaces; CJK gets spaces.
         if self.lowercase:
-            x = tf.strings.regex_replace(x, f"({self._cjk})|{self._separator}", r" \1 ")
-            # Lower-case after cleaning, before punctuation splitting: Python's final-sigma rule
-            # then sees the same context (the whitespace token) as the original.
-            x = tf.strings.lower(x, encoding="utf-8")
-            x = tf_text.normalize_utf8(x, "NFD")
-            x = tf.strings.regex_replace(x, self._mn, "")
+            x = tf.strings.regex_replace(x, f"({self._cjk})|{self._rare_separator}", r" \1 ")
+            x = _lower_nfd_strip(x, self._mn)
             x = tf.strings.regex_replace(x, f"({self._punct})", r" \1 ")
         else:
             x = tf.strings.regex_replace(
-                x, f"({self._cjk}|{self._punct})|{self._separator}", r" \1 "
+                x, f"({self._cjk}|{self._punct})|{self._rare_separator}", r" \1 "
             )
         words = tf.strings.split(x)  # (batch, words); only ASCII spaces separate now
         flat = words.flat_values
@@ -347,6 +345,21 @@ def _as_batch(inputs) -> tuple[tf.Tensor, bool]:
             f"WordPieceTokenizer expects a tf.string tensor of shape (batch,), got {x.shape}."
         )
     return x, False
+
+
+def _lower_nfd_strip(x: tf.Tensor, mn_class: str) -> tf.Tensor:
+    """Python `str.lower`, NFD, drop category Mn; `tf.string` (batch,) -> (batch,).
+
+    Lower-casing runs after cleaning and before punctuation splitting, so Python's final-sigma
+    rule sees the same context (the whitespace token) as in the original. ASCII-only strings (most
+    text) take the cheap ASCII path; the others go through ICU.
+    """
+    non_ascii = tf.where(tf.strings.length(x) != tf.strings.length(x, unit="UTF8_CHAR"))
+    unicode_part = tf.gather_nd(x, non_ascii)
+    unicode_part = tf.strings.lower(unicode_part, encoding="utf-8")
+    unicode_part = tf_text.normalize_utf8(unicode_part, "NFD")
+    unicode_part = tf.strings.regex_replace(unicode_part, mn_class, "")
+    return tf.tensor_scatter_nd_update(tf.strings.lower(x), non_ascii, unicode_part)
 
 
 def _valid_utf8(x: tf.Tensor) -> tf.Tensor:
