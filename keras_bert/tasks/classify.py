@@ -1,0 +1,125 @@
+"""Sentence / sentence-pair classification: datasets, fine-tuning, evaluation, predictions."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+from keras_bert.data.tasks import TaskData, encode_labels, label_vocabulary, load_task_data
+from keras_bert.data.tasks.readers import read_classification
+from keras_bert.metrics import accuracy, macro_f1, majority_baseline
+from keras_bert.tasks import common
+
+
+def load_data(train: str | None, evaluation: str | None, label_names=None) -> TaskData:
+    """`train`/`evaluation`: a dataset name from `keras_bert.data.tasks.DATASETS` or a
+    CSV/TSV/JSONL file (`text`, optional `text_pair`, `label`)."""
+    if train and Path(train).exists() is False:
+        data = load_task_data(train)
+        if evaluation and evaluation != train:
+            data.eval = read_classification(evaluation)
+        return data
+    train_rows = read_classification(train) if train else []
+    eval_rows = read_classification(evaluation) if evaluation else []
+    names = label_names or label_vocabulary(train_rows or eval_rows)
+    return TaskData("classify", train_rows, eval_rows, names)
+
+
+def _tensors(examples: list[dict], label_names: list[str]):
+    texts = tf.constant([e["text"] for e in examples])
+    pairs = [e.get("text_pair") for e in examples]
+    has_pair = any(p is not None for p in pairs)
+    pair = tf.constant([p or "" for p in pairs]) if has_pair else None
+    labels = tf.constant(encode_labels(examples, label_names), tf.int32)
+    return texts, pair, labels
+
+
+def dataset(examples, label_names, preprocessor, batch_size, shuffle=False, seed=0, labels=True):
+    texts, pair, y = _tensors(examples, label_names) if labels else (
+        tf.constant([e["text"] for e in examples]),
+        tf.constant([e.get("text_pair") or "" for e in examples])
+        if any(e.get("text_pair") is not None for e in examples) else None,
+        tf.zeros([len(examples)], tf.int32),
+    )
+    columns = (texts, y) if pair is None else (texts, pair, y)
+    ds = tf.data.Dataset.from_tensor_slices(columns)
+    if shuffle:
+        ds = ds.shuffle(len(examples), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.batch(batch_size)
+    if pair is None:
+        ds = ds.map(lambda t, y: preprocessor(t, label=y), num_parallel_calls=tf.data.AUTOTUNE)
+    else:
+        ds = ds.map(lambda t, p, y: preprocessor(t, p, label=y), num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def predict_probabilities(model, preprocessor, examples, batch_size=64) -> np.ndarray:
+    """(N, C) float32 softmax probabilities."""
+    ds = dataset(examples, None, preprocessor, batch_size, labels=False).map(lambda x, y: x)
+    logits = model.predict(ds, verbose=0)
+    return tf.nn.softmax(logits, axis=-1).numpy()
+
+
+def evaluate(model, preprocessor, examples, label_names, train_examples=None, batch_size=64) -> dict:
+    """accuracy, macro_f1 (and the majority-class baseline when train labels are given)."""
+    probs = predict_probabilities(model, preprocessor, examples, batch_size)
+    y_true = encode_labels(examples, label_names)
+    y_pred = probs.argmax(-1).tolist()
+    result = {"accuracy": accuracy(y_true, y_pred),
+              "macro_f1": macro_f1(y_true, y_pred, len(label_names)), "num_examples": len(y_true)}
+    if train_examples:
+        result["majority_baseline"] = majority_baseline(encode_labels(train_examples, label_names), y_true)
+    result["_probabilities"] = probs
+    return result
+
+
+def write_predictions(path: Path, examples, probabilities: np.ndarray, label_names) -> None:
+    with open(path, "w", encoding="utf-8") as f:
+        for e, p in zip(examples, probabilities, strict=True):
+            row = {"text": e["text"], "text_pair": e.get("text_pair"), "label": e.get("label"),
+                   "predicted": label_names[int(p.argmax())],
+                   "probabilities": {n: round(float(v), 5) for n, v in zip(label_names, p, strict=True)}}
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def finetune(data: TaskData, config: common.RunConfig) -> dict:
+    """Fine-tune `BertClassifier` from `config.init` on `data.train`; evaluate on `data.eval` after
+    each epoch, keep the best model; return the best model's metrics (+ baseline)."""
+    from keras_bert.models.bert_classifier import BertClassifier
+    from keras_bert.preprocessing.classification_preprocessor import ClassificationPreprocessor
+
+    model_dir = Path(config.model_dir)
+    model_dir.mkdir(parents=True, exist_ok=True)
+    train = common.subset(data.train, config.max_examples, config.seed)
+    evaluation = common.subset(data.eval, config.max_eval_examples, config.seed)
+    label_names = data.label_names or label_vocabulary(train)
+    strategy = common.make_strategy(config.strategy)
+    with strategy.scope():
+        backbone, vocab = common.load_backbone_and_vocab(config.init)
+        model = BertClassifier(backbone, num_classes=len(label_names), label_names=label_names)
+    tokenizer = common.make_tokenizer(vocab)
+    common.copy_vocab(vocab, model_dir)
+    preprocessor = ClassificationPreprocessor(tokenizer, config.sequence_length, label_names)
+    train_ds = dataset(train, label_names, preprocessor, config.batch_size, shuffle=True, seed=config.seed)
+    steps_per_epoch = -(-len(train) // config.batch_size)
+    epochs, period, total = common.fit_schedule(config, steps_per_epoch)
+    if config.steps:
+        train_ds = train_ds.repeat()
+    with strategy.scope():
+        model.compile(optimizer=common.make_optimizer(config, total))
+
+    def run_eval(m):
+        result = evaluate(m, preprocessor, evaluation, label_names, train)
+        result.pop("_probabilities")
+        return result
+
+    keep = common.KeepBest(run_eval, model_dir, "accuracy")
+    common.write_task_file(model_dir, "classify", config, {"label_names": label_names})
+    model.fit(train_ds, epochs=epochs, steps_per_epoch=period if config.steps else None,
+              callbacks=common.callbacks(model_dir, keep), verbose=config.verbose)
+    best = max(keep.history, key=lambda h: h["accuracy"])
+    return {**{k: v for k, v in best.items() if k not in ("train", "best")},
+            "num_train": len(train), "num_eval": len(evaluation)}

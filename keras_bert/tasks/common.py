@@ -1,0 +1,187 @@
+"""Shared fine-tuning plumbing: run config, model init, optimizer, callbacks, best-model keeping."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import keras
+import tensorflow as tf
+
+TASK_FILE = "task.json"
+BEST_MODEL = "best_model.keras"
+VOCAB_FILE = "vocab.txt"
+
+
+@dataclasses.dataclass
+class RunConfig:
+    """Hyper-parameters of one fine-tuning run (CLI flags map 1:1)."""
+
+    init: str = "all-minilm-l6-v2"
+    model_dir: str = "outputs/finetune"
+    sequence_length: int = 128
+    batch_size: int = 32
+    learning_rate: float = 5e-5
+    epochs: int = 3
+    steps: int | None = None  # total optimizer steps; overrides epochs
+    eval_every: int | None = None  # steps between evaluations (default: once per epoch)
+    warmup_fraction: float = 0.1
+    weight_decay: float = 0.01
+    strategy: str = "default"
+    max_examples: int | None = None
+    max_eval_examples: int | None = None
+    seed: int = 0
+    verbose: int = 1
+    # QA only
+    doc_stride: int = 128
+    max_query_length: int = 64
+    max_answer_length: int = 30
+    null_score_diff_threshold: float = 0.0
+    version_2_with_negative: bool = False  # set from the data
+
+
+def load_backbone_and_vocab(init: str):
+    """`init`: a preset name, a Hugging Face folder (config.json + weights + vocab.txt), or a model
+    directory written by `keras-bert finetune` (its backbone is reused). Returns (backbone, vocab path).
+    """
+    from keras_bert import presets
+    from keras_bert.models.bert_backbone import BertBackbone
+
+    path = Path(init)
+    if path.is_dir() and (path / BEST_MODEL).exists():
+        model = keras.saving.load_model(path / BEST_MODEL)
+        return model.backbone, path / VOCAB_FILE
+    if path.is_dir():
+        from keras_bert.convert import load_backbone
+
+        return load_backbone(path), path / VOCAB_FILE
+    if path.suffix == ".keras" and path.exists():
+        model = keras.saving.load_model(path)
+        return getattr(model, "backbone", model), path.parent / VOCAB_FILE
+    backbone = BertBackbone.from_preset(init)
+    return backbone, presets.minilm_dir() / VOCAB_FILE  # BERT uncased vocabulary
+
+
+def make_tokenizer(vocab_path: str | Path):
+    from keras_bert.tokenizers import WordPieceTokenizer
+
+    return WordPieceTokenizer(vocabulary=str(vocab_path), lowercase=True)
+
+
+def make_optimizer(config: RunConfig, total_steps: int) -> keras.optimizers.Optimizer:
+    """AdamW, linear warm-up then cosine decay to 0 (LayerNorm and bias excluded from decay)."""
+    warmup = max(1, int(config.warmup_fraction * total_steps))
+    schedule = keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=0.0,
+        decay_steps=max(1, total_steps - warmup),
+        warmup_target=config.learning_rate,
+        warmup_steps=warmup,
+    )
+    optimizer = keras.optimizers.AdamW(
+        learning_rate=schedule, weight_decay=config.weight_decay, global_clipnorm=1.0
+    )
+    optimizer.exclude_from_weight_decay(var_names=["bias", "gamma", "beta", "layer_norm"])
+    return optimizer
+
+
+def make_strategy(name: str) -> tf.distribute.Strategy:
+    if name == "default":
+        return tf.distribute.get_strategy()
+    from keras_bert.training.strategies import create_strategy
+
+    return create_strategy(name)
+
+
+def fit_schedule(config: RunConfig, steps_per_epoch: int) -> tuple[int, int, int]:
+    """(epochs, steps per Keras epoch, total steps). With `steps`, a Keras "epoch" is one
+    evaluation period over a repeated dataset."""
+    if config.steps:
+        period = min(config.steps, config.eval_every or steps_per_epoch)
+        epochs = math.ceil(config.steps / period)
+        return epochs, period, epochs * period
+    return config.epochs, steps_per_epoch, config.epochs * steps_per_epoch
+
+
+class KeepBest(keras.callbacks.Callback):
+    """Runs the task's real evaluation after each epoch, logs it to TensorBoard, keeps the best
+    model as `best_model.keras` and the history in `eval_history.json`."""
+
+    def __init__(self, evaluate: Callable[[keras.Model], dict], model_dir: Path, metric: str):
+        super().__init__()
+        self.evaluate_fn = evaluate
+        self.model_dir = Path(model_dir)
+        self.metric = metric
+        self.best: float | None = None
+        self.history: list[dict] = []
+        self.writer = tf.summary.create_file_writer(str(self.model_dir / "logs" / "eval"))
+
+    def on_epoch_end(self, epoch, logs=None):
+        started = time.time()
+        result = self.evaluate_fn(self.model)
+        value = float(result[self.metric])
+        result = {k: v for k, v in result.items() if isinstance(v, int | float)}
+        write_scalars(self.writer, {f"eval_{k}": v for k, v in result.items()}, epoch + 1)
+        improved = self.best is None or value > self.best
+        if improved:
+            self.best = value
+            self.model.save(self.model_dir / BEST_MODEL)
+        entry = {"epoch": epoch + 1, **result, "train": dict(logs or {}), "best": improved,
+                 "eval_seconds": round(time.time() - started, 1)}
+        self.history.append(entry)
+        (self.model_dir / "eval_history.json").write_text(json.dumps(self.history, indent=1, default=float))
+        print(f"  eval after epoch {epoch + 1}: {self.metric}={value:.4f}"
+              f"{' (best, saved)' if improved else ''}", flush=True)
+
+
+def write_scalars(writer, scalars: dict[str, float], step: int) -> None:
+    """TensorBoard scalars without the `tensorboard` package (TF 2.21 does not install it)."""
+    from tensorflow.core.framework import summary_pb2
+
+    metadata = summary_pb2.SummaryMetadata()
+    metadata.plugin_data.plugin_name = "scalars"
+    with writer.as_default():
+        for name, value in scalars.items():
+            tf.summary.write(name, tf.constant(float(value), tf.float32), step=step,
+                             metadata=metadata.SerializeToString())
+    writer.flush()
+
+
+def callbacks(model_dir: Path, keep_best: KeepBest) -> list[keras.callbacks.Callback]:
+    """TensorBoard training scalars (`model_dir/logs/train`), then evaluation + best model."""
+    from keras_bert.training.callbacks import StepCounter, TensorBoardScalars
+
+    counter = StepCounter()
+    return [counter, TensorBoardScalars(model_dir / "logs" / "train", counter, every=10), keep_best]
+
+
+def write_task_file(model_dir: Path, task: str, config: RunConfig, extra: dict) -> None:
+    data = {"task": task, **dataclasses.asdict(config), **extra}
+    (model_dir / TASK_FILE).write_text(json.dumps(data, indent=1))
+
+
+def read_task_file(model_dir: str | Path) -> dict:
+    path = Path(model_dir) / TASK_FILE
+    if not path.exists():
+        raise FileNotFoundError(f"{path} not found: is {model_dir} a `keras-bert finetune` model dir?")
+    return json.loads(path.read_text())
+
+
+def subset(items: list, limit: int | None, seed: int = 0) -> list:
+    """First `limit` items after a seeded shuffle (all items when `limit` is None)."""
+    if limit is None or limit >= len(items):
+        return list(items)
+    import random
+
+    order = list(range(len(items)))
+    random.Random(seed).shuffle(order)
+    return [items[i] for i in sorted(order[:limit])]
+
+
+def copy_vocab(vocab_path: Path, model_dir: Path) -> None:
+    target = model_dir / VOCAB_FILE
+    if Path(vocab_path).resolve() != target.resolve():
+        target.write_bytes(Path(vocab_path).read_bytes())

@@ -1,0 +1,127 @@
+"""Token classification (NER): datasets, fine-tuning, entity-level evaluation, predictions."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+from keras_bert.data.tasks import TaskData, load_task_data, read_conll, tag_vocabulary
+from keras_bert.metrics import entity_prf
+from keras_bert.preprocessing.ner_postprocessing import word_tags
+from keras_bert.tasks import common
+
+
+def load_data(train: str | None, evaluation: str | None) -> TaskData:
+    """`train`/`evaluation`: a dataset name (`tweet_ner`, `conll_sample`) or CoNLL files."""
+    if train and not Path(train).exists():
+        data = load_task_data(train)
+        if evaluation and evaluation != train:
+            data.eval = read_conll(evaluation)
+        return data
+    train_rows = read_conll(train) if train else []
+    eval_rows = read_conll(evaluation) if evaluation else []
+    return TaskData("ner", train_rows, eval_rows, tag_vocabulary(train_rows or eval_rows))
+
+
+def encode_tags(sentences, label_names: list[str]) -> list[list[int]]:
+    """Tag names -> ids; a tag outside the model's tag set raises `ValueError`."""
+    index = {t: i for i, t in enumerate(label_names)}
+    out = []
+    for n, (_, tags) in enumerate(sentences):
+        unknown = [t for t in tags if t not in index]
+        if unknown:
+            raise ValueError(f"sentence {n}: unknown tag(s) {sorted(set(unknown))}; known: {label_names}")
+        out.append([index[t] for t in tags])
+    return out
+
+
+def _ragged_words(sentences) -> tf.RaggedTensor:
+    return tf.ragged.constant([words for words, _ in sentences], dtype=tf.string)
+
+
+def dataset(sentences, label_names, preprocessor, batch_size, shuffle=False, seed=0):
+    words = _ragged_words(sentences)
+    tags = tf.ragged.constant(encode_tags(sentences, label_names), dtype=tf.int32)
+    ds = tf.data.Dataset.from_tensor_slices((words, tags))
+    if shuffle:
+        ds = ds.shuffle(len(sentences), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.ragged_batch(batch_size).map(preprocessor, num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def predict_tags(model, preprocessor, sentences, label_names, batch_size=64):
+    """Word-level predicted tags per sentence, and the count of words lost to truncation."""
+    words = _ragged_words(sentences)
+    ds = tf.data.Dataset.from_tensor_slices(words).ragged_batch(batch_size)
+    ds = ds.map(lambda w: (preprocessor(w), preprocessor.word_index(w)))
+    predictions, indices = [], []
+    for x, index in ds:
+        logits = model.predict_on_batch(x)
+        predictions.append(np.asarray(logits).argmax(-1))
+        indices.append(index.numpy())
+    return word_tags(np.concatenate(predictions), np.concatenate(indices),
+                     [len(w) for w, _ in sentences], label_names)
+
+
+def evaluate(model, preprocessor, sentences, label_names, batch_size=64) -> dict:
+    """Entity-level precision / recall / F1 (exact span + type); all-"O" baseline F1 is 0."""
+    predicted, truncated = predict_tags(model, preprocessor, sentences, label_names, batch_size)
+    result = entity_prf([tags for _, tags in sentences], predicted)
+    result.update({"truncated_words": truncated, "num_sentences": len(sentences),
+                   "all_O_baseline_f1": 0.0, "_predicted": predicted})
+    return result
+
+
+def write_predictions(path: Path, sentences, predicted) -> None:
+    """CoNLL: word, gold tag, predicted tag."""
+    with open(path, "w", encoding="utf-8") as f:
+        for (words, gold), pred in zip(sentences, predicted, strict=True):
+            for w, g, p in zip(words, gold, pred, strict=True):
+                f.write(f"{w}\t{g}\t{p}\n")
+            f.write("\n")
+
+
+def finetune(data: TaskData, config: common.RunConfig) -> dict:
+    """Fine-tune `BertTokenTagger`; keep the model with the best eval entity F1."""
+    from keras_bert.models.bert_token_tagger import BertTokenTagger
+    from keras_bert.preprocessing.ner_preprocessor import NerPreprocessor
+
+    model_dir = Path(config.model_dir)
+    model_dir.mkdir(parents=True, exist_ok=True)
+    train = common.subset(data.train, config.max_examples, config.seed)
+    evaluation = common.subset(data.eval, config.max_eval_examples, config.seed)
+    label_names = data.label_names or tag_vocabulary(train)
+    strategy = common.make_strategy(config.strategy)
+    with strategy.scope():
+        backbone, vocab = common.load_backbone_and_vocab(config.init)
+        model = BertTokenTagger(backbone, num_classes=len(label_names), label_names=label_names)
+    tokenizer = common.make_tokenizer(vocab)
+    common.copy_vocab(vocab, model_dir)
+    preprocessor = NerPreprocessor(tokenizer, config.sequence_length)
+    train_ds = dataset(train, label_names, preprocessor, config.batch_size, True, config.seed)
+    steps_per_epoch = -(-len(train) // config.batch_size)
+    epochs, period, total = common.fit_schedule(config, steps_per_epoch)
+    if config.steps:
+        train_ds = train_ds.repeat()
+    with strategy.scope():
+        model.compile(optimizer=common.make_optimizer(config, total))
+
+    def run_eval(m):
+        result = evaluate(m, preprocessor, evaluation, label_names)
+        result.pop("_predicted")
+        return result
+
+    keep = common.KeepBest(run_eval, model_dir, "f1")
+    common.write_task_file(model_dir, "ner", config, {"label_names": label_names})
+    model.fit(train_ds, epochs=epochs, steps_per_epoch=period if config.steps else None,
+              callbacks=common.callbacks(model_dir, keep), verbose=config.verbose)
+    best = max(keep.history, key=lambda h: h["f1"])
+    return {**{k: v for k, v in best.items() if k not in ("train", "best")},
+            "num_train": len(train), "num_eval": len(evaluation), "skipped": str(data.report)}
+
+
+def save_predictions_json(path: Path, result: dict) -> None:
+    Path(path).write_text(json.dumps(result, indent=1, default=float))

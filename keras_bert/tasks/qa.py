@@ -1,0 +1,161 @@
+"""Extractive QA (SQuAD v1.1 / v2.0): windows, fine-tuning, EM/F1 evaluation, predictions."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+from keras_bert.data.tasks import TaskData, load_task_data, read_squad
+from keras_bert.data.tasks.readers import SkipReport
+from keras_bert.metrics import squad_evaluate
+from keras_bert.preprocessing.squad_postprocessing import nbest_answers
+from keras_bert.preprocessing.squad_preprocessor import char_to_byte
+from keras_bert.tasks import common
+
+
+def load_data(train: str | None, evaluation: str | None) -> TaskData:
+    """`train`/`evaluation`: a dataset name (`disflqa`, `quac`, `disflqa+quac`) or SQuAD JSON."""
+    if train and not Path(train).exists():
+        data = load_task_data(train)
+        if evaluation and evaluation != train:
+            data.eval = read_squad(evaluation, report=data.report)
+        return data
+    report = SkipReport()
+    train_rows = read_squad(train, report=report) if train else []
+    eval_rows = read_squad(evaluation, report=report) if evaluation else []
+    v2 = any(e["is_impossible"] for e in train_rows + eval_rows)
+    return TaskData("qa", train_rows, eval_rows, None, report, version_2_with_negative=v2)
+
+
+def _columns(examples):
+    starts = [e["answers"][0]["answer_start"] if e["answers"] else -1 for e in examples]
+    ends = [s + len(e["answers"][0]["text"]) if e["answers"] else -1
+            for s, e in zip(starts, examples, strict=True)]
+    return (tf.constant([e["question"] for e in examples]),
+            tf.constant([e["context"] for e in examples]),
+            tf.constant(starts, tf.int32), tf.constant(ends, tf.int32))
+
+
+def _windows_fn(preprocessor):
+    def fn(question, context, start_char, end_char):
+        out = preprocessor.windows(
+            question, context, char_to_byte(context, start_char), char_to_byte(context, end_char)
+        )
+        x = {k: out[k] for k in ("token_ids", "segment_ids", "padding_mask")}
+        y = {"start_logits": out["start_positions"], "end_logits": out["end_positions"]}
+        return x, y
+
+    return fn
+
+
+def dataset(examples, preprocessor, batch_size, shuffle=False, seed=0):
+    """Training windows: (x, {start_logits, end_logits}) batches; one example -> >= 1 windows."""
+    ds = tf.data.Dataset.from_tensor_slices(_columns(examples))
+    if shuffle:
+        ds = ds.shuffle(len(examples), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.batch(64).map(_windows_fn(preprocessor), num_parallel_calls=tf.data.AUTOTUNE).unbatch()
+    if shuffle:
+        ds = ds.shuffle(2048, seed=seed)
+    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def count_windows(examples, preprocessor) -> tuple[int, int]:
+    """(windows, windows holding an answer) over `examples`."""
+    ds = tf.data.Dataset.from_tensor_slices(_columns(examples)).batch(256)
+    total = answered = 0
+    for _, y in ds.map(_windows_fn(preprocessor)):
+        total += int(tf.size(y["start_logits"]))
+        answered += int(tf.reduce_sum(tf.cast(y["start_logits"] > 0, tf.int32)))
+    return total, answered
+
+
+def predict(model, preprocessor, examples, config: common.RunConfig, batch_size=64) -> list[dict]:
+    """n-best predictions per example (see `nbest_answers`)."""
+    results = []
+    for lo in range(0, len(examples), batch_size):
+        chunk = examples[lo : lo + batch_size]
+        q, c, _, _ = _columns(chunk)
+        out = preprocessor.windows(q, c)
+        x = {k: out[k] for k in ("token_ids", "segment_ids", "padding_mask")}
+        logits = model.predict(x, batch_size=batch_size, verbose=0)
+        results += nbest_answers(
+            [e["context"] for e in chunk], np.asarray(logits["start_logits"]),
+            np.asarray(logits["end_logits"]), out["token_start"].numpy(), out["token_end"].numpy(),
+            out["example_index"].numpy(), n_best_size=20,
+            max_answer_length=config.max_answer_length,
+            null_score_diff_threshold=config.null_score_diff_threshold,
+            version_2_with_negative=config.version_2_with_negative,
+        )
+    return results
+
+
+def evaluate(model, preprocessor, examples, config) -> dict:
+    """SQuAD EM / F1 (official definitions) and the empty-answer baseline."""
+    predictions = predict(model, preprocessor, examples, config)
+    gold = {e["id"]: [a["text"] for a in e["answers"]] for e in examples}
+    answers = {e["id"]: p["answer"] for e, p in zip(examples, predictions, strict=True)}
+    result = squad_evaluate(gold, answers)
+    empty = squad_evaluate(gold, {k: "" for k in gold})
+    result["empty_answer_baseline_f1"] = empty["f1"]
+    result["empty_answer_baseline_exact"] = empty["exact"]
+    result["_predictions"] = predictions
+    return result
+
+
+def write_predictions(model_dir: Path, examples, predictions) -> None:
+    """`predictions.json` (id -> answer, the official script's input) and `nbest_predictions.json`."""
+    Path(model_dir, "predictions.json").write_text(json.dumps(
+        {e["id"]: p["answer"] for e, p in zip(examples, predictions, strict=True)}, ensure_ascii=False))
+    Path(model_dir, "nbest_predictions.json").write_text(json.dumps(
+        {e["id"]: p["nbest"][:5] for e, p in zip(examples, predictions, strict=True)},
+        ensure_ascii=False, default=float))
+
+
+def make_preprocessor(tokenizer, config):
+    from keras_bert.preprocessing.squad_preprocessor import SquadPreprocessor
+
+    return SquadPreprocessor(tokenizer, None, config.sequence_length, config.doc_stride,
+                             config.max_query_length)
+
+
+def finetune(data: TaskData, config: common.RunConfig) -> dict:
+    """Fine-tune `BertSpanQA`; keep the model with the best eval F1."""
+    from keras_bert.models.bert_span_qa import BertSpanQA
+
+    config.version_2_with_negative = data.version_2_with_negative
+    model_dir = Path(config.model_dir)
+    model_dir.mkdir(parents=True, exist_ok=True)
+    train = common.subset(data.train, config.max_examples, config.seed)
+    evaluation = common.subset(data.eval, config.max_eval_examples, config.seed)
+    strategy = common.make_strategy(config.strategy)
+    with strategy.scope():
+        backbone, vocab = common.load_backbone_and_vocab(config.init)
+        model = BertSpanQA(backbone)
+    tokenizer = common.make_tokenizer(vocab)
+    common.copy_vocab(vocab, model_dir)
+    preprocessor = make_preprocessor(tokenizer, config)
+    n_windows, n_answered = count_windows(train, preprocessor)
+    print(f"  {len(train)} training questions -> {n_windows} windows ({n_answered} with an answer)")
+    train_ds = dataset(train, preprocessor, config.batch_size, True, config.seed)
+    steps_per_epoch = -(-n_windows // config.batch_size)
+    epochs, period, total = common.fit_schedule(config, steps_per_epoch)
+    if config.steps:
+        train_ds = train_ds.repeat()
+    with strategy.scope():
+        model.compile(optimizer=common.make_optimizer(config, total))
+
+    def run_eval(m):
+        result = evaluate(m, preprocessor, evaluation, config)
+        result.pop("_predictions")
+        return result
+
+    keep = common.KeepBest(run_eval, model_dir, "f1")
+    common.write_task_file(model_dir, "qa", config, {})
+    model.fit(train_ds, epochs=epochs, steps_per_epoch=period if config.steps else None,
+              callbacks=common.callbacks(model_dir, keep), verbose=config.verbose)
+    best = max(keep.history, key=lambda h: h["f1"])
+    return {**{k: v for k, v in best.items() if k not in ("train", "best")},
+            "num_train": len(train), "num_eval": len(evaluation), "skipped": str(data.report)}
