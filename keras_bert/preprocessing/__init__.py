@@ -1,0 +1,5 @@
+"""Preprocessing layers for `tf.data.map` and serving graphs."""
+
+from keras_bert.preprocessing.segment_packer import SegmentPacker
+
+__all__ = ["SegmentPacker"]
