@@ -53,7 +53,7 @@ def dataset(examples, label_names, preprocessor, batch_size, shuffle=False, seed
         ds = ds.map(lambda t, y: preprocessor(t, label=y), num_parallel_calls=tf.data.AUTOTUNE)
     else:
         ds = ds.map(lambda t, p, y: preprocessor(t, p, label=y), num_parallel_calls=tf.data.AUTOTUNE)
-    return ds.prefetch(tf.data.AUTOTUNE)
+    return ds.map(common.trim_to_longest).prefetch(tf.data.AUTOTUNE)
 
 
 def predict_probabilities(model, preprocessor, examples, batch_size=64) -> np.ndarray:

@@ -49,7 +49,7 @@ def dataset(sentences, label_names, preprocessor, batch_size, shuffle=False, see
     if shuffle:
         ds = ds.shuffle(len(sentences), seed=seed, reshuffle_each_iteration=True)
     ds = ds.ragged_batch(batch_size).map(preprocessor, num_parallel_calls=tf.data.AUTOTUNE)
-    return ds.prefetch(tf.data.AUTOTUNE)
+    return ds.map(common.trim_to_longest).prefetch(tf.data.AUTOTUNE)
 
 
 def predict_tags(model, preprocessor, sentences, label_names, batch_size=64):
@@ -59,6 +59,7 @@ def predict_tags(model, preprocessor, sentences, label_names, batch_size=64):
     ds = ds.map(lambda w: (preprocessor(w), preprocessor.word_index(w)))
     predictions, indices = [], []
     for x, index in ds:
+        x, index = common.trim_to_longest(x, index)
         logits = model.predict_on_batch(x)
         predictions.append(np.asarray(logits).argmax(-1))
         indices.append(index.numpy())

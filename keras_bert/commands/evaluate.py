@@ -1,0 +1,67 @@
+"""`keras-bert evaluate`: metrics of a fine-tuned model dir on a dataset or file; writes predictions."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+HELP = "Evaluate a fine-tuned model (classify / ner / qa) and write its predictions."
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model-dir", required=True, help="directory written by `keras-bert finetune`")
+    parser.add_argument("--eval", required=True,
+                        help="dataset name (its held-out split) or an eval file of the task's format")
+    parser.add_argument("--out", default=None, help="predictions folder (default: --model-dir)")
+    parser.add_argument("--max-eval-examples", type=int, default=None)
+    parser.add_argument("--batch-size", type=int, default=64)
+
+
+def run(args: argparse.Namespace) -> int:
+    import keras
+
+    from keras_bert.data.tasks import DATASETS
+    from keras_bert.tasks import common
+
+    info = common.read_task_file(args.model_dir)
+    task = info["task"]
+    model_dir = Path(args.model_dir)
+    out = Path(args.out or model_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    model = keras.saving.load_model(model_dir / common.BEST_MODEL)
+    tokenizer = common.make_tokenizer(model_dir / common.VOCAB_FILE)
+    config = common.RunConfig(**{k: v for k, v in info.items() if k in common.RunConfig.__dataclass_fields__})
+    named = args.eval in DATASETS
+    if task == "classify":
+        from keras_bert.preprocessing.classification_preprocessor import ClassificationPreprocessor
+        from keras_bert.tasks import classify
+
+        data = classify.load_data(args.eval if named else None, None if named else args.eval,
+                                  info["label_names"])
+        examples = common.subset(data.eval, args.max_eval_examples)
+        pre = ClassificationPreprocessor(tokenizer, config.sequence_length, info["label_names"])
+        result = classify.evaluate(model, pre, examples, info["label_names"], batch_size=args.batch_size)
+        classify.write_predictions(out / "predictions.jsonl", examples, result.pop("_probabilities"),
+                                   info["label_names"])
+    elif task == "ner":
+        from keras_bert.preprocessing.ner_preprocessor import NerPreprocessor
+        from keras_bert.tasks import ner
+
+        data = ner.load_data(args.eval if named else None, None if named else args.eval)
+        examples = common.subset(data.eval, args.max_eval_examples)
+        pre = NerPreprocessor(tokenizer, config.sequence_length)
+        result = ner.evaluate(model, pre, examples, info["label_names"], batch_size=args.batch_size)
+        ner.write_predictions(out / "predictions.conll", examples, result.pop("_predicted"))
+    else:
+        from keras_bert.tasks import qa
+
+        data = qa.load_data(args.eval if named else None, None if named else args.eval)
+        examples = common.subset(data.eval, args.max_eval_examples)
+        config.version_2_with_negative = data.version_2_with_negative or config.version_2_with_negative
+        result = qa.evaluate(model, qa.make_preprocessor(tokenizer, config), examples, config)
+        qa.write_predictions(out, examples, result.pop("_predictions"))
+    (out / "metrics.json").write_text(json.dumps(result, indent=1, default=float))
+    print(json.dumps(result, indent=1, default=float))
+    print(f"predictions written to {out}")
+    return 0
