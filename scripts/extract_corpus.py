@@ -81,7 +81,11 @@ class _RReader:
                 tag = self.read() if has_tag else None
                 items[tag] = self.read()
                 flags = self._int()
-                kind, has_attr, has_tag = flags & 0xFF, bool(flags & (1 << 9)), bool(flags & (1 << 10))
+                kind, has_attr, has_tag = (
+                    flags & 0xFF,
+                    bool(flags & (1 << 9)),
+                    bool(flags & (1 << 10)),
+                )
             if kind != _NILVALUE:
                 raise ValueError(f"unexpected pairlist terminator {kind}")
             return items

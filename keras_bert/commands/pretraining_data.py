@@ -4,31 +4,61 @@ from __future__ import annotations
 
 import argparse
 
-HELP = "Make MLM + NSP pretraining TFRecords from text (one sentence a line, blank line between docs)."
+HELP = (
+    "Make MLM + NSP pretraining TFRecords from text (one sentence a line, blank line between docs)."
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--corpus", nargs="+", required=True,
-                        help="text files, or 'bundled' for the bundled Jane Austen corpus")
+    parser.add_argument(
+        "--corpus",
+        nargs="+",
+        required=True,
+        help="text files, or 'bundled' for the bundled Jane Austen corpus",
+    )
     parser.add_argument("--vocab", required=True, help="WordPiece vocab.txt")
     parser.add_argument("--out", required=True, help="output folder for the .tfrecord shards")
-    parser.add_argument("--seq-len", type=int, default=128, help="max sequence length (default 128)")
-    parser.add_argument("--max-predictions", type=int, default=20,
-                        help="max masked tokens per sequence (default 20)")
+    parser.add_argument(
+        "--seq-len", type=int, default=128, help="max sequence length (default 128)"
+    )
+    parser.add_argument(
+        "--max-predictions",
+        type=int,
+        default=20,
+        help="max masked tokens per sequence (default 20)",
+    )
     parser.add_argument("--whole-word-mask", action="store_true", help="mask whole words")
-    parser.add_argument("--dupe-factor", type=int, default=10,
-                        help="passes over the corpus with different masks (default 10)")
-    parser.add_argument("--short-seq-prob", type=float, default=0.1,
-                        help="share of documents with a shorter target length (default 0.1)")
-    parser.add_argument("--masked-lm-prob", type=float, default=0.15,
-                        help="share of tokens masked (default 0.15)")
+    parser.add_argument(
+        "--dupe-factor",
+        type=int,
+        default=10,
+        help="passes over the corpus with different masks (default 10)",
+    )
+    parser.add_argument(
+        "--short-seq-prob",
+        type=float,
+        default=0.1,
+        help="share of documents with a shorter target length (default 0.1)",
+    )
+    parser.add_argument(
+        "--masked-lm-prob", type=float, default=0.15, help="share of tokens masked (default 0.15)"
+    )
     parser.add_argument("--seed", type=int, default=12345, help="random seed (default 12345)")
     parser.add_argument("--shards", type=int, default=1, help="number of output files (default 1)")
-    parser.add_argument("--chunk-documents", type=int, default=2000,
-                        help="documents tokenized and paired at a time; bounds memory (default 2000)")
+    parser.add_argument(
+        "--chunk-documents",
+        type=int,
+        default=2000,
+        help="documents tokenized and paired at a time; bounds memory (default 2000)",
+    )
     case = parser.add_mutually_exclusive_group()
-    case.add_argument("--lowercase", dest="lowercase", action="store_true", default=True,
-                      help="lower-case and strip accents (uncased vocab, the default)")
+    case.add_argument(
+        "--lowercase",
+        dest="lowercase",
+        action="store_true",
+        default=True,
+        help="lower-case and strip accents (uncased vocab, the default)",
+    )
     case.add_argument("--cased", dest="lowercase", action="store_false", help="keep case")
 
 

@@ -174,7 +174,9 @@ def create_pairs_from_document(
     return pairs
 
 
-def word_candidates(token_ids: Sequence[int], special: SpecialTokens, whole_word: bool) -> list[list[int]]:
+def word_candidates(
+    token_ids: Sequence[int], special: SpecialTokens, whole_word: bool
+) -> list[list[int]]:
     """Groups maskable positions: one list per word (whole-word) or per token; [CLS]/[SEP] left out."""
     candidates: list[list[int]] = []
     previous_special = True
@@ -227,7 +229,9 @@ def mask_tokens(
     return output, chosen, [int(token_ids[p]) for p in chosen]
 
 
-def pack_pair(tokens_a: list[int], tokens_b: list[int], special: SpecialTokens) -> tuple[list[int], list[int]]:
+def pack_pair(
+    tokens_a: list[int], tokens_b: list[int], special: SpecialTokens
+) -> tuple[list[int], list[int]]:
     """`[CLS] A [SEP] B [SEP]` and its segment ids (0 for [CLS] A [SEP], 1 for B [SEP])."""
     token_ids = [special.cls_id, *tokens_a, special.sep_id, *tokens_b, special.sep_id]
     segment_ids = [0] * (len(tokens_a) + 2) + [1] * (len(tokens_b) + 1)
@@ -262,7 +266,9 @@ class PretrainingExampleBuilder:
                 )
                 for tokens_a, tokens_b, is_random_next in pairs:
                     token_ids, segment_ids = pack_pair(tokens_a, tokens_b, self.special)
-                    masked, positions, ids = mask_tokens(token_ids, self.config, self.special, self.rng)
+                    masked, positions, ids = mask_tokens(
+                        token_ids, self.config, self.special, self.rng
+                    )
                     instances.append(
                         PretrainingInstance(masked, segment_ids, is_random_next, positions, ids)
                     )

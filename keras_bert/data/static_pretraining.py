@@ -32,7 +32,7 @@ def create_pretraining_data(
     corpus_files: str | Sequence[str],
     tokenizer,
     out_dir: str,
-    config: PretrainingConfig = PretrainingConfig(),
+    config: PretrainingConfig | None = None,
     seed: int = 12345,
     num_shards: int = 1,
     chunk_documents: int = 2000,
@@ -43,12 +43,14 @@ def create_pretraining_data(
         corpus_files: text in the pretraining format (one sentence a line, blank line between docs).
         tokenizer: a `WordPieceTokenizer` (special ids and `vocabulary` are read from it).
         out_dir: folder for `pretraining-XXXXX-of-NNNNN.tfrecord` shards.
-        config: the recipe's knobs; seed: makes the output reproducible.
+        config: the recipe's knobs (default `PretrainingConfig()`); seed: makes the output
+            reproducible.
         chunk_documents: documents tokenized and paired at a time (bounds memory).
 
     Raises:
         ValueError: the corpus holds no text.
     """
+    config = config or PretrainingConfig()
     special = SpecialTokens.from_tokenizer(tokenizer)
     builder = PretrainingExampleBuilder(config, special, seed=seed)
     total_docs = total_examples = 0

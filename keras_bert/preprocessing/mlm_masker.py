@@ -175,7 +175,9 @@ class MlmMasker(keras.layers.Layer):
             seeds[1],
         )
         chosen = tf.boolean_mask(flat, piece_selected)  # (K,)
-        values = chooser.get_mask_values(tf.RaggedTensor.from_row_lengths(chosen, tf.shape(chosen)[:1]))
+        values = chooser.get_mask_values(
+            tf.RaggedTensor.from_row_lengths(chosen, tf.shape(chosen)[:1])
+        )
         new_flat = tf.tensor_scatter_nd_update(flat, tf.where(piece_selected), values.flat_values)
 
         selected_rows = pieces.with_flat_values(piece_selected)  # (B, (n))
@@ -204,7 +206,9 @@ class MlmMasker(keras.layers.Layer):
             tf.where(selected, word_lengths, 0), words_per_row
         ).to_tensor(0)  # (B, Wmax)
         order = tf.argsort(dense_keys, axis=1)
-        fits = tf.cumsum(tf.gather(dense_lengths, order, batch_dims=1), axis=1) <= self.max_predictions
+        fits = (
+            tf.cumsum(tf.gather(dense_lengths, order, batch_dims=1), axis=1) <= self.max_predictions
+        )
         fits = tf.gather(fits, tf.argsort(order, axis=1), batch_dims=1)  # back to word order
         return tf.RaggedTensor.from_tensor(fits, lengths=words_per_row).flat_values
 

@@ -100,7 +100,9 @@ def check_structure(data: dict[str, np.ndarray], tokenizer, seq_len: int, max_pr
     assert (data["weights"].sum(1) <= max_predictions).all()
     original = restore_original(data)
     assert (original[:, 0] == tokenizer.cls_token_id).all()
-    assert ((original == tokenizer.sep_token_id) & (data["padding_mask"] == 1)).sum(1).tolist() == [2] * n
+    assert ((original == tokenizer.sep_token_id) & (data["padding_mask"] == 1)).sum(1).tolist() == [
+        2
+    ] * n
     assert (original[np.arange(n), lengths - 1] == tokenizer.sep_token_id).all()
     # Padding: pad id, segment 0; segment ids 0 then 1, both segments non-empty.
     pad = data["padding_mask"] == 0

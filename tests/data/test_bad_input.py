@@ -74,7 +74,18 @@ def test_seq_len_too_small(tokenizer, vocab_path, tmp_path):
     with pytest.raises(ValueError, match="seq_len=4 is too small"):
         dynamic_pretraining_dataset(str(corpus), tokenizer, 4, 2, 2)
     with pytest.raises(SystemExit, match="seq_len=3 is too small"):
-        cli(["--corpus", str(corpus), "--vocab", vocab_path, "--out", str(tmp_path / "o"), "--seq-len", "3"])
+        cli(
+            [
+                "--corpus",
+                str(corpus),
+                "--vocab",
+                vocab_path,
+                "--out",
+                str(tmp_path / "o"),
+                "--seq-len",
+                "3",
+            ]
+        )
     PretrainingConfig(seq_len=5)  # the smallest that fits [CLS] A [SEP] B [SEP]
 
 
@@ -110,7 +121,9 @@ def test_no_files_match(tmp_path):
 def test_wrong_shapes_name_the_file_and_feature(tmp_path):
     path = str(tmp_path / "a.tfrecord")
     _good_file(path)
-    with pytest.raises(ValueError, match="a.tfrecord: feature 'input_ids' has 8 values, expected 16"):
+    with pytest.raises(
+        ValueError, match="a.tfrecord: feature 'input_ids' has 8 values, expected 16"
+    ):
         pretraining_dataset(path, 2, 16, 2)  # written with seq_len 8
     # Unchecked, TensorFlow's parser still names the feature when the batch is read.
     with pytest.raises(tf.errors.InvalidArgumentError, match="Key: input_"):

@@ -18,8 +18,13 @@ PERSUASION = bundled_corpus_files()[1]
 @pytest.fixture(scope="module", params=[False, True], ids=["token", "whole_word"])
 def dynamic_data(request, tokenizer):
     dataset = dynamic_pretraining_dataset(
-        PERSUASION, tokenizer, SEQ_LEN, MAX_PREDICTIONS, BATCH,
-        whole_word_mask=request.param, seed=11,
+        PERSUASION,
+        tokenizer,
+        SEQ_LEN,
+        MAX_PREDICTIONS,
+        BATCH,
+        whole_word_mask=request.param,
+        seed=11,
     )
     return request.param, dataset, collect(dataset, max_batches=14)  # 3,584 examples, ~4 passes
 
@@ -61,7 +66,9 @@ def test_same_structure_as_the_static_reader(dynamic_data, tmp_path):
     static = pretraining_dataset(path, BATCH, SEQ_LEN, MAX_PREDICTIONS, check_files="none")
 
     def spec(dataset):
-        return tf.nest.map_structure(lambda s: (s.dtype, tuple(s.shape.as_list()[1:])), dataset.element_spec)
+        return tf.nest.map_structure(
+            lambda s: (s.dtype, tuple(s.shape.as_list()[1:])), dataset.element_spec
+        )
 
     assert spec(dataset) == spec(static)
     batch = next(iter(dataset))
@@ -74,8 +81,15 @@ def small_pass(tokenizer):
 
     def make(**kwargs):
         return dynamic_pretraining_dataset(
-            bundled_corpus_files()[2], tokenizer, 64, 5, 16, whole_word_mask=True, seed=4,
-            repeat=False, **kwargs,
+            bundled_corpus_files()[2],
+            tokenizer,
+            64,
+            5,
+            16,
+            whole_word_mask=True,
+            seed=4,
+            repeat=False,
+            **kwargs,
         )
 
     dataset = make()
@@ -93,7 +107,9 @@ def test_seeded_and_redrawn_every_pass(small_pass):
     again = collect(make())
     for name in first_pass:
         np.testing.assert_array_equal(first_pass[name], again[name])  # same seed, same batches
-    assert not np.array_equal(first_pass["token_ids"], second_pass["token_ids"])  # new pass, new draw
+    assert not np.array_equal(
+        first_pass["token_ids"], second_pass["token_ids"]
+    )  # new pass, new draw
     assert not np.array_equal(first_pass["positions"], second_pass["positions"])
 
 

@@ -19,15 +19,22 @@ def test_static_then_dynamic_data_train_the_pretrainer(tokenizer, tmp_path):
     corpus = bundled_corpus_files()[2]
     config = PretrainingConfig(seq_len=SEQ_LEN, max_predictions=MAX_PREDICTIONS, dupe_factor=3)
     create_pretraining_data(corpus, tokenizer, str(tmp_path), config, seed=0, num_shards=2)
-    static = pretraining_dataset(str(tmp_path / "*.tfrecord"), BATCH, SEQ_LEN, MAX_PREDICTIONS, seed=0)
+    static = pretraining_dataset(
+        str(tmp_path / "*.tfrecord"), BATCH, SEQ_LEN, MAX_PREDICTIONS, seed=0
+    )
     dynamic = dynamic_pretraining_dataset(
         corpus, tokenizer, SEQ_LEN, MAX_PREDICTIONS, BATCH, whole_word_mask=True, seed=0
     )
 
     keras.utils.set_random_seed(0)
     backbone = BertBackbone(
-        vocabulary_size=tokenizer.vocabulary_size, num_layers=2, num_heads=2, hidden_dim=32,
-        intermediate_dim=64, max_sequence_length=SEQ_LEN, dropout=0.0,
+        vocabulary_size=tokenizer.vocabulary_size,
+        num_layers=2,
+        num_heads=2,
+        hidden_dim=32,
+        intermediate_dim=64,
+        max_sequence_length=SEQ_LEN,
+        dropout=0.0,
     )
     pretrainer = BertPretrainer(backbone)
     pretrainer.compile(learning_rate=2e-3, jit_compile=False)  # XLA would cost more than it saves

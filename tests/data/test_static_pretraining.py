@@ -30,12 +30,20 @@ PERSUASION = bundled_corpus_files()[1]  # 24 chapters, ~0.46 MB: ~5,000 examples
 def static_data(request, tokenizer, tmp_path_factory):
     out = str(tmp_path_factory.mktemp(f"static_wwm{request.param}"))
     config = PretrainingConfig(
-        seq_len=SEQ_LEN, max_predictions=MAX_PREDICTIONS, dupe_factor=5, whole_word_mask=request.param
+        seq_len=SEQ_LEN,
+        max_predictions=MAX_PREDICTIONS,
+        dupe_factor=5,
+        whole_word_mask=request.param,
     )
     info = create_pretraining_data(PERSUASION, tokenizer, out, config, seed=7, num_shards=3)
     dataset = pretraining_dataset(
-        os.path.join(out, "*.tfrecord"), 512, SEQ_LEN, MAX_PREDICTIONS,
-        shuffle=False, repeat=False, drop_remainder=False,
+        os.path.join(out, "*.tfrecord"),
+        512,
+        SEQ_LEN,
+        MAX_PREDICTIONS,
+        shuffle=False,
+        repeat=False,
+        drop_remainder=False,
     )
     return request.param, info, collect(dataset)
 
@@ -69,9 +77,17 @@ def test_max_predictions_caps_masking(tokenizer, tmp_path):
     # round(0.15 * 128) = 19 predictions wanted; a cap of 5 must hold for every row.
     config = PretrainingConfig(seq_len=SEQ_LEN, max_predictions=5, dupe_factor=2)
     create_pretraining_data(bundled_corpus_files()[2], tokenizer, str(tmp_path), config, seed=1)
-    data = collect(pretraining_dataset(
-        str(tmp_path / "*.tfrecord"), 256, SEQ_LEN, 5, shuffle=False, repeat=False, drop_remainder=False
-    ))
+    data = collect(
+        pretraining_dataset(
+            str(tmp_path / "*.tfrecord"),
+            256,
+            SEQ_LEN,
+            5,
+            shuffle=False,
+            repeat=False,
+            drop_remainder=False,
+        )
+    )
     counts = data["weights"].sum(1)
     assert counts.max() == 5 and (counts[data["padding_mask"].sum(1) == SEQ_LEN] == 5).all()
 
@@ -98,12 +114,18 @@ def test_pair_truncation_longest_first():
 
 def _instances(tokenizer, whole_word: bool = False, seed: int = 3):
     documents = tokenize_documents(
-        [["It was a truth universally acknowledged.", "Anne smiled."],
-         ["Captain Wentworth wrote the letter.", "She read it twice.", "Then she left."]],
+        [
+            ["It was a truth universally acknowledged.", "Anne smiled."],
+            ["Captain Wentworth wrote the letter.", "She read it twice.", "Then she left."],
+        ],
         tokenizer,
     )
-    config = PretrainingConfig(seq_len=24, max_predictions=5, dupe_factor=20, whole_word_mask=whole_word)
-    return config, PretrainingExampleBuilder(config, SpecialTokens.from_tokenizer(tokenizer), seed).instances(documents)
+    config = PretrainingConfig(
+        seq_len=24, max_predictions=5, dupe_factor=20, whole_word_mask=whole_word
+    )
+    return config, PretrainingExampleBuilder(
+        config, SpecialTokens.from_tokenizer(tokenizer), seed
+    ).instances(documents)
 
 
 def test_tfrecord_reads_back_exactly_what_was_written(tokenizer, tmp_path):
@@ -115,8 +137,13 @@ def test_tfrecord_reads_back_exactly_what_was_written(tokenizer, tmp_path):
     assert len(writer.paths) == 2 and writer.count == len(features) > 10
 
     dataset = pretraining_dataset(
-        str(tmp_path / "*.tfrecord"), 4, config.seq_len, config.max_predictions,
-        shuffle=False, repeat=False, drop_remainder=False,
+        str(tmp_path / "*.tfrecord"),
+        4,
+        config.seq_len,
+        config.max_predictions,
+        shuffle=False,
+        repeat=False,
+        drop_remainder=False,
     )
     data = collect(dataset)
     expected = {name: np.array([f[name] for f in features]) for name in features[0]}
@@ -139,15 +166,21 @@ def test_reads_a_record_in_the_original_scripts_format(tmp_path):
     def ints(values):
         return tf.train.Feature(int64_list=tf.train.Int64List(value=values))
 
-    example = tf.train.Example(features=tf.train.Features(feature={
-        "input_ids": ints([101, 7, 103, 102, 9, 102, 0, 0]),
-        "input_mask": ints([1] * 6 + [0, 0]),
-        "segment_ids": ints([0, 0, 0, 0, 1, 1, 0, 0]),
-        "masked_lm_positions": ints([2, 0]),
-        "masked_lm_ids": ints([8, 0]),
-        "masked_lm_weights": tf.train.Feature(float_list=tf.train.FloatList(value=[1.0, 0.0])),
-        "next_sentence_labels": ints([1]),
-    }))
+    example = tf.train.Example(
+        features=tf.train.Features(
+            feature={
+                "input_ids": ints([101, 7, 103, 102, 9, 102, 0, 0]),
+                "input_mask": ints([1] * 6 + [0, 0]),
+                "segment_ids": ints([0, 0, 0, 0, 1, 1, 0, 0]),
+                "masked_lm_positions": ints([2, 0]),
+                "masked_lm_ids": ints([8, 0]),
+                "masked_lm_weights": tf.train.Feature(
+                    float_list=tf.train.FloatList(value=[1.0, 0.0])
+                ),
+                "next_sentence_labels": ints([1]),
+            }
+        )
+    )
     path = str(tmp_path / "original.tfrecord")
     with tf.io.TFRecordWriter(path) as writer:
         writer.write(example.SerializeToString())
@@ -178,8 +211,9 @@ def test_distributed_input_context_shards_files(tmp_path, tokenizer):
         for instance in instances:
             writer.write(serialize_features(instance_to_features(instance, 24, 5)))
     pattern = str(tmp_path / "*.tfrecord")
-    everything = collect(pretraining_dataset(pattern, 8, 24, 5, shuffle=False, repeat=False,
-                                             drop_remainder=False))
+    everything = collect(
+        pretraining_dataset(pattern, 8, 24, 5, shuffle=False, repeat=False, drop_remainder=False)
+    )
     rows = []
     for pipeline in range(2):
         context = tf.distribute.InputContext(
@@ -189,10 +223,18 @@ def test_distributed_input_context_shards_files(tmp_path, tokenizer):
             pattern, 8, 24, 5, shuffle=False, repeat=False, input_context=context
         )
         assert dataset.element_spec[0]["token_ids"].shape.as_list() == [4, 24]  # per-replica batch
-        data = collect(pretraining_dataset(
-            pattern, 8, 24, 5, shuffle=False, repeat=False, input_context=context,
-            drop_remainder=False,
-        ))
+        data = collect(
+            pretraining_dataset(
+                pattern,
+                8,
+                24,
+                5,
+                shuffle=False,
+                repeat=False,
+                input_context=context,
+                drop_remainder=False,
+            )
+        )
         rows.append(sorted(map(tuple, data["token_ids"].tolist())))
     assert rows[0] and rows[1]
     # The two pipelines read disjoint halves (two files each) that together make up everything.

@@ -30,13 +30,18 @@ def packed_batch(batch=256, seq=64, seed=0, continuation_share=0.0):
 def make_masker(**kwargs):
     kwargs.setdefault("max_predictions", 20)
     return MlmMasker(
-        vocabulary_size=VOCAB, mask_token_id=MASK, unselectable_token_ids=[CLS, SEP, PAD],
-        continuation_token_ids=CONTINUATION, **kwargs,
+        vocabulary_size=VOCAB,
+        mask_token_id=MASK,
+        unselectable_token_ids=[CLS, SEP, PAD],
+        continuation_token_ids=CONTINUATION,
+        **kwargs,
     )
 
 
 def run(masker, token_ids, padding_mask, seed=(1, 2)):
-    out = masker(tf.constant(token_ids), padding_mask=tf.constant(padding_mask), seed=tf.constant(seed))
+    out = masker(
+        tf.constant(token_ids), padding_mask=tf.constant(padding_mask), seed=tf.constant(seed)
+    )
     return {k: v.numpy() for k, v in out.items()}
 
 
@@ -57,7 +62,9 @@ def test_selects_ceil_rate_of_maskable_tokens_capped_and_never_specials():
     changed = np.zeros_like(token_ids, bool)
     changed[rows, positions] = True
     np.testing.assert_array_equal(out["token_ids"][~changed], token_ids[~changed])
-    assert out["mask_positions"].dtype == out["mask_ids"].dtype == out["token_ids"].dtype == np.int32
+    assert (
+        out["mask_positions"].dtype == out["mask_ids"].dtype == out["token_ids"].dtype == np.int32
+    )
     assert out["mask_weights"].dtype == np.float32
 
 
@@ -90,7 +97,9 @@ def word_index(row):
 @pytest.mark.parametrize("max_predictions", [4, 20])
 def test_whole_word_masking_keeps_words_whole_within_budget(max_predictions):
     token_ids, padding_mask = packed_batch(batch=128, seq=64, seed=2, continuation_share=0.4)
-    whole = run(make_masker(max_predictions=max_predictions, whole_word_mask=True), token_ids, padding_mask)
+    whole = run(
+        make_masker(max_predictions=max_predictions, whole_word_mask=True), token_ids, padding_mask
+    )
     plain = run(make_masker(max_predictions=max_predictions), token_ids, padding_mask)
     assert (whole["mask_weights"].sum(1) <= max_predictions).all()
     assert whole["mask_weights"].sum() > 0
@@ -120,7 +129,10 @@ def test_whole_word_fraction_close_to_rate():
 def test_seeded_masks_repeat_and_differ_by_seed():
     token_ids, padding_mask = packed_batch(batch=8)
     masker = make_masker()
-    first, again = run(masker, token_ids, padding_mask, (5, 6)), run(masker, token_ids, padding_mask, (5, 6))
+    first, again = (
+        run(masker, token_ids, padding_mask, (5, 6)),
+        run(masker, token_ids, padding_mask, (5, 6)),
+    )
     other = run(masker, token_ids, padding_mask, (5, 7))
     for name in first:
         np.testing.assert_array_equal(first[name], again[name])
@@ -143,7 +155,9 @@ def test_runs_in_tf_data_and_tf_function():
         return masker(t, padding_mask=m, seed=tf.constant([1, 1]))
 
     eager = run(masker, token_ids[:8], padding_mask[:8], (1, 1))
-    np.testing.assert_array_equal(mask(token_ids[:8], padding_mask[:8])["token_ids"].numpy(), eager["token_ids"])
+    np.testing.assert_array_equal(
+        mask(token_ids[:8], padding_mask[:8])["token_ids"].numpy(), eager["token_ids"]
+    )
 
 
 def test_config_round_trip_and_bad_arguments():
@@ -157,4 +171,3 @@ def test_config_round_trip_and_bad_arguments():
         MlmMasker(VOCAB, MASK, [CLS, SEP, PAD], whole_word_mask=True)
     with pytest.raises(ValueError, match="max_predictions"):
         MlmMasker(VOCAB, MASK, [CLS, SEP, PAD], max_predictions=0)
-

