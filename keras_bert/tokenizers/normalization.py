@@ -18,6 +18,9 @@ from __future__ import annotations
 import functools
 import unicodedata
 
+import tensorflow as tf
+import tensorflow_text as tf_text
+
 # The original's `_is_chinese_char` ranges (CJK Unified Ideographs and extensions, compatibility).
 CJK_RANGES: tuple[tuple[int, int], ...] = (
     (0x4E00, 0x9FFF),
@@ -58,15 +61,34 @@ def is_punctuation(char: str) -> bool:
     return unicodedata.category(char).startswith("P")
 
 
-def _ranges(predicate) -> list[tuple[int, int]]:
-    out: list[tuple[int, int]] = []
+_CLASSES = ("dropped", "separator", "rare_separator", "punctuation", "mn")
+
+
+@functools.cache
+def _all_ranges() -> dict[str, list[tuple[int, int]]]:
+    """One pass over all code points -> merged code-point ranges per class (cached)."""
+    out: dict[str, list[tuple[int, int]]] = {name: [] for name in _CLASSES}
     for cp in range(0x110000):
-        if cp in _SURROGATES or not predicate(chr(cp)):
+        if cp in _SURROGATES:
             continue
-        if out and out[-1][1] == cp - 1:
-            out[-1] = (out[-1][0], cp)
-        else:
-            out.append((cp, cp))
+        char = chr(cp)
+        category = unicodedata.category(char)
+        separator = category == "Zs" or char in " \t\n\r\u2028\u2029"
+        flags = (
+            ("dropped", char not in "\t\n\r" and (category[0] == "C" or char == "\ufffd")),
+            ("separator", separator),
+            ("rare_separator", separator and char not in " \t\n\r"),
+            ("punctuation", category[0] == "P" or (cp < 128 and is_punctuation(char))),
+            ("mn", category == "Mn"),
+        )
+        for name, hit in flags:
+            if not hit:
+                continue
+            ranges = out[name]
+            if ranges and ranges[-1][1] == cp - 1:
+                ranges[-1] = (ranges[-1][0], cp)
+            else:
+                ranges.append((cp, cp))
     return out
 
 
@@ -77,37 +99,74 @@ def _char_class(ranges: list[tuple[int, int]] | tuple[tuple[int, int], ...]) -> 
     return "[" + "".join(parts) + "]"
 
 
-@functools.cache
 def dropped_class() -> str:
     """RE2 class of dropped characters."""
-    return _char_class(_ranges(is_dropped))
+    return _char_class(_all_ranges()["dropped"])
 
 
-@functools.cache
 def separator_class() -> str:
     """RE2 class of separator characters."""
-    return _char_class(_ranges(is_separator))
+    return _char_class(_all_ranges()["separator"])
 
 
-@functools.cache
 def rare_separator_class() -> str:
     """RE2 class of separators other than the ASCII ones `tf.strings.split` already splits on."""
-    return _char_class(_ranges(lambda c: c not in " \t\n\r" and is_separator(c)))
+    return _char_class(_all_ranges()["rare_separator"])
 
 
-@functools.cache
 def cjk_class() -> str:
     """RE2 class of CJK ideographs."""
     return _char_class(CJK_RANGES)
 
 
-@functools.cache
 def punctuation_class() -> str:
     """RE2 class of punctuation characters."""
-    return _char_class(_ranges(is_punctuation))
+    return _char_class(_all_ranges()["punctuation"])
 
 
-@functools.cache
 def nonspacing_mark_class() -> str:
     """RE2 class of category Mn (stripped after NFD when lower-casing)."""
-    return _char_class(_ranges(lambda c: unicodedata.category(c) == "Mn"))
+    return _char_class(_all_ranges()["mn"])
+
+
+def split_words(x: tf.Tensor, lowercase: bool) -> tf.RaggedTensor:
+    """The original `BasicTokenizer` on whole strings: `tf.string` (batch,) -> ragged (batch, words).
+
+    Words come out normalised (lower-cased, NFD, accents stripped when `lowercase`); punctuation
+    and CJK characters are words of their own. Invalid UTF-8 is dropped (the original decodes with
+    `errors="ignore"`).
+    """
+    x = tf.strings.unicode_transcode(
+        x,
+        "UTF-8",
+        "UTF-8",
+        errors="replace",
+        replacement_char=0xFFFD,
+        replace_control_characters=False,
+    )  # invalid bytes -> U+FFFD, which cleaning drops
+    x = tf.strings.regex_replace(x, dropped_class(), "")
+    # Separators other than " \t\n\r" (which `split` handles) become spaces; CJK gets spaces.
+    if lowercase:
+        x = tf.strings.regex_replace(x, f"({cjk_class()})|{rare_separator_class()}", r" \1 ")
+        x = _lower_nfd_strip(x)
+        x = tf.strings.regex_replace(x, f"({punctuation_class()})", r" \1 ")
+    else:
+        x = tf.strings.regex_replace(
+            x, f"({cjk_class()}|{punctuation_class()})|{rare_separator_class()}", r" \1 "
+        )
+    return tf.strings.split(x)  # only ASCII whitespace is left
+
+
+def _lower_nfd_strip(x: tf.Tensor) -> tf.Tensor:
+    """Python `str.lower`, NFD, drop category Mn; `tf.string` (batch,) -> (batch,).
+
+    Lower-casing runs after cleaning and before punctuation splitting, so Python's final-sigma
+    rule sees the same context (the whitespace token) as in the original. ASCII-only strings (most
+    text) take the cheap ASCII path; the others go through ICU.
+    """
+    non_ascii = tf.where(tf.strings.length(x) != tf.strings.length(x, unit="UTF8_CHAR"))
+    unicode_part = tf.gather_nd(x, non_ascii)
+    unicode_part = tf.strings.lower(unicode_part, encoding="utf-8")
+    unicode_part = tf_text.normalize_utf8(unicode_part, "NFD")
+    unicode_part = tf.strings.regex_replace(unicode_part, nonspacing_mark_class(), "")
+    return tf.tensor_scatter_nd_update(tf.strings.lower(x), non_ascii, unicode_part)

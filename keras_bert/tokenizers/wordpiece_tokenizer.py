@@ -113,7 +113,6 @@ class WordPieceTokenizer(keras.layers.Layer):
         )
         self._dropped = normalization.dropped_class()
         self._separator = normalization.separator_class()
-        self._rare_separator = normalization.rare_separator_class()
         self._cjk = normalization.cjk_class()
         self._punct = normalization.punctuation_class()
         self._mn = normalization.nonspacing_mark_class()
@@ -168,18 +167,7 @@ class WordPieceTokenizer(keras.layers.Layer):
     def tokenize(self, inputs) -> tf.RaggedTensor:
         """`tf.string` (batch,) -> ragged int32 (batch, None) ids (whole-string normalisation)."""
         x, scalar = _as_batch(inputs)
-        x = _valid_utf8(x)
-        x = tf.strings.regex_replace(x, self._dropped, "")
-        # Separators other than " \t\n\r" (which `split` handles) become spaces; CJK gets spaces.
-        if self.lowercase:
-            x = tf.strings.regex_replace(x, f"({self._cjk})|{self._rare_separator}", r" \1 ")
-            x = _lower_nfd_strip(x, self._mn)
-            x = tf.strings.regex_replace(x, f"({self._punct})", r" \1 ")
-        else:
-            x = tf.strings.regex_replace(
-                x, f"({self._cjk}|{self._punct})|{self._rare_separator}", r" \1 "
-            )
-        words = tf.strings.split(x)  # (batch, words); only ASCII spaces separate now
+        words = normalization.split_words(x, self.lowercase)  # (batch, words) tf.string
         flat = words.flat_values
         too_long = tf.strings.length(flat, unit="UTF8_CHAR") > self.max_input_chars_per_word
         flat = tf.where(too_long, self.unk_token, flat)
@@ -345,30 +333,3 @@ def _as_batch(inputs) -> tuple[tf.Tensor, bool]:
             f"WordPieceTokenizer expects a tf.string tensor of shape (batch,), got {x.shape}."
         )
     return x, False
-
-
-def _lower_nfd_strip(x: tf.Tensor, mn_class: str) -> tf.Tensor:
-    """Python `str.lower`, NFD, drop category Mn; `tf.string` (batch,) -> (batch,).
-
-    Lower-casing runs after cleaning and before punctuation splitting, so Python's final-sigma
-    rule sees the same context (the whitespace token) as in the original. ASCII-only strings (most
-    text) take the cheap ASCII path; the others go through ICU.
-    """
-    non_ascii = tf.where(tf.strings.length(x) != tf.strings.length(x, unit="UTF8_CHAR"))
-    unicode_part = tf.gather_nd(x, non_ascii)
-    unicode_part = tf.strings.lower(unicode_part, encoding="utf-8")
-    unicode_part = tf_text.normalize_utf8(unicode_part, "NFD")
-    unicode_part = tf.strings.regex_replace(unicode_part, mn_class, "")
-    return tf.tensor_scatter_nd_update(tf.strings.lower(x), non_ascii, unicode_part)
-
-
-def _valid_utf8(x: tf.Tensor) -> tf.Tensor:
-    """Invalid UTF-8 -> U+FFFD (which cleaning then drops, as the original's `errors="ignore"`)."""
-    return tf.strings.unicode_transcode(
-        x,
-        "UTF-8",
-        "UTF-8",
-        errors="replace",
-        replacement_char=0xFFFD,
-        replace_control_characters=False,
-    )
