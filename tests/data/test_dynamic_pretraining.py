@@ -6,13 +6,14 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_bert.data.corpus import bundled_corpus_files
+from keras_bert.data.corpus import bundled_corpus_files, heldout_corpus_files
 from keras_bert.data.dynamic_pretraining import dynamic_pretraining_dataset
 from keras_bert.data.tfrecords import pretraining_dataset
 from tests.data.helpers import check_structure, collect, count_split_words, mlm_statistics
 
 SEQ_LEN, MAX_PREDICTIONS, BATCH = 128, 20, 256
 PERSUASION = bundled_corpus_files()[1]
+EMMA = heldout_corpus_files()[0]  # 3 chapters, 38 kB: small and quick
 
 
 @pytest.fixture(scope="module", params=[False, True], ids=["token", "whole_word"])
@@ -81,7 +82,7 @@ def small_pass(tokenizer):
 
     def make(**kwargs):
         return dynamic_pretraining_dataset(
-            bundled_corpus_files()[2],
+            EMMA,
             tokenizer,
             64,
             5,

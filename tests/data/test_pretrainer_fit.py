@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import keras
 
-from keras_bert.data.corpus import bundled_corpus_files
+from keras_bert.data.corpus import heldout_corpus_files
 from keras_bert.data.dynamic_pretraining import dynamic_pretraining_dataset
 from keras_bert.data.pretraining_examples import PretrainingConfig
 from keras_bert.data.static_pretraining import create_pretraining_data
 from keras_bert.data.tfrecords import pretraining_dataset
 
 SEQ_LEN, MAX_PREDICTIONS, BATCH = 64, 10, 16
+EMMA = heldout_corpus_files()[0]  # 3 chapters, 38 kB: small and quick
 
 
 def test_static_then_dynamic_data_train_the_pretrainer(tokenizer, tmp_path):
     from keras_bert.models import BertBackbone, BertPretrainer
 
-    corpus = bundled_corpus_files()[2]
+    corpus = EMMA
     config = PretrainingConfig(seq_len=SEQ_LEN, max_predictions=MAX_PREDICTIONS, dupe_factor=3)
     create_pretraining_data(corpus, tokenizer, str(tmp_path), config, seed=0, num_shards=2)
     static = pretraining_dataset(

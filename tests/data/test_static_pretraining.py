@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_bert.data.corpus import bundled_corpus_files
+from keras_bert.data.corpus import bundled_corpus_files, heldout_corpus_files
 from keras_bert.data.pretraining_examples import (
     PretrainingConfig,
     PretrainingExampleBuilder,
@@ -24,6 +24,7 @@ from tests.data.helpers import check_structure, collect, count_split_words, mlm_
 
 SEQ_LEN, MAX_PREDICTIONS = 128, 20
 PERSUASION = bundled_corpus_files()[1]  # 24 chapters, ~0.46 MB: ~5,000 examples at dupe_factor 5
+EMMA = heldout_corpus_files()[0]  # 3 chapters, 38 kB: small and quick
 
 
 @pytest.fixture(scope="module", params=[False, True], ids=["token", "whole_word"])
@@ -76,7 +77,7 @@ def test_layout_specials_and_limits(static_data, tokenizer):
 def test_max_predictions_caps_masking(tokenizer, tmp_path):
     # round(0.15 * 128) = 19 predictions wanted; a cap of 5 must hold for every row.
     config = PretrainingConfig(seq_len=SEQ_LEN, max_predictions=5, dupe_factor=2)
-    create_pretraining_data(bundled_corpus_files()[2], tokenizer, str(tmp_path), config, seed=1)
+    create_pretraining_data(EMMA, tokenizer, str(tmp_path), config, seed=1)
     data = collect(
         pretraining_dataset(
             str(tmp_path / "*.tfrecord"),
@@ -192,7 +193,7 @@ def test_reads_a_record_in_the_original_scripts_format(tmp_path):
 
 
 def test_deterministic_for_a_seed(tokenizer, tmp_path):
-    heldout = bundled_corpus_files()[2]
+    heldout = EMMA
     config = PretrainingConfig(seq_len=64, max_predictions=10, dupe_factor=1)
 
     def make(name, seed):
@@ -240,3 +241,12 @@ def test_distributed_input_context_shards_files(tmp_path, tokenizer):
     # The two pipelines read disjoint halves (two files each) that together make up everything.
     assert sorted(rows[0] + rows[1]) == sorted(map(tuple, everything["token_ids"].tolist()))
     assert len(rows[0]) < len(everything["token_ids"])
+
+
+def test_streams_in_chunks_of_documents(tokenizer, tmp_path, caplog):
+    config = PretrainingConfig(seq_len=64, max_predictions=10, dupe_factor=1)
+    with caplog.at_level("INFO", logger="keras_bert.data.static_pretraining"):
+        info = create_pretraining_data(EMMA, tokenizer, str(tmp_path), config, chunk_documents=2)
+    assert info["documents"] == 3 and info["examples"] > 20
+    progress = [r.getMessage() for r in caplog.records if r.getMessage().startswith("chunk")]
+    assert len(progress) == 2 and "3 documents so far" in progress[-1]  # chunks of 2 + 1 documents
