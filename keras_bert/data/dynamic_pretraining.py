@@ -77,6 +77,10 @@ def dynamic_pretraining_dataset(
         whole_word_mask: mask whole words (`##` pieces with their word).
         seed: same seed, same sequence of batches; None draws one.
         input_context: from `distribute_datasets_from_function`: documents sharded by pipeline.
+        masked_lm_prob, short_seq_prob: as in the static recipe.
+        shuffle_buffer: pairs shuffled across documents within a pass.
+        repeat: loop over passes forever (each pass new pairs and masks); False gives one pass per
+            iteration of the dataset (a new iteration is a new pass).
 
     Returns:
         `(x, y, sample_weight)` batches with the structure and dtypes of
@@ -112,6 +116,8 @@ def dynamic_pretraining_dataset(
         ),
     )
     pairs = pairs.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
+    if repeat:  # Before batching: batches run across passes, so even a tiny corpus fills them.
+        pairs = pairs.repeat()
     pairs = pairs.ragged_batch(batch_size, drop_remainder=True)
     batch_seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
     dataset = tf.data.Dataset.zip((pairs, batch_seeds))
@@ -153,6 +159,4 @@ def dynamic_pretraining_dataset(
         return x, y, sample_weight
 
     dataset = dataset.map(pack_and_mask, num_parallel_calls=tf.data.AUTOTUNE)
-    if repeat:
-        dataset = dataset.repeat()
     return dataset.prefetch(tf.data.AUTOTUNE)

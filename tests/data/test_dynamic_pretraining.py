@@ -121,3 +121,12 @@ def test_input_context_gives_per_replica_batches_of_a_document_shard(small_pass)
     data = collect(dataset)
     # Pipeline 1 of 2 pairs every other document: about half of a full pass.
     assert 0.25 < len(data["labels"]) / len(full_pass["labels"]) < 0.75
+
+
+def test_tiny_corpus_fills_batches_across_passes(tokenizer, tmp_path):
+    corpus = tmp_path / "tiny.txt"
+    corpus.write_text("Anne smiled.\nShe read the letter.\n\nThe rain fell.\nThey walked home.\n")
+    dataset = dynamic_pretraining_dataset(str(corpus), tokenizer, 16, 2, 8, seed=0)
+    data = collect(dataset, max_batches=2)  # a pass makes ~2 pairs: batches span several passes
+    assert data["token_ids"].shape == (16, 16)
+    assert (data["weights"].sum(1) >= 1).all()
