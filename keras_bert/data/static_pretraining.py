@@ -58,6 +58,13 @@ def create_pretraining_data(
     with ShardedTFRecordWriter(out_dir, num_shards) as writer:
         for chunk_index, chunk in enumerate(chunked(read_documents(corpus_files), chunk_documents)):
             documents = tokenize_documents(chunk, tokenizer)
+            logger.info(
+                "chunk %d: tokenized %d documents (%d sentences); pairing and masking x%d",
+                chunk_index + 1,
+                len(documents),
+                sum(len(d) for d in documents),
+                config.dupe_factor,
+            )
             for instance in builder.instances(documents):
                 features = instance_to_features(
                     instance, config.seq_len, config.max_predictions, special.pad_id

@@ -248,5 +248,21 @@ def test_streams_in_chunks_of_documents(tokenizer, tmp_path, caplog):
     with caplog.at_level("INFO", logger="keras_bert.data.static_pretraining"):
         info = create_pretraining_data(EMMA, tokenizer, str(tmp_path), config, chunk_documents=2)
     assert info["documents"] == 3 and info["examples"] > 20
-    progress = [r.getMessage() for r in caplog.records if r.getMessage().startswith("chunk")]
+    progress = [r.getMessage() for r in caplog.records if "so far" in r.getMessage()]
     assert len(progress) == 2 and "3 documents so far" in progress[-1]  # chunks of 2 + 1 documents
+
+
+def test_cli_writes_readable_shards(vocab_path, tmp_path, capsys):
+    from keras_bert.cli import main
+
+    out = tmp_path / "records"
+    argv = ["pretraining-data", "--corpus", EMMA, "--vocab", vocab_path, "--out", str(out)]
+    argv += ["--seq-len", "64", "--max-predictions", "8", "--dupe-factor", "2", "--shards", "2"]
+    assert main([*argv, "--whole-word-mask", "--seed", "3"]) == 0
+    assert "examples from 3 documents" in capsys.readouterr().out
+    assert sorted(os.listdir(out)) == [
+        "pretraining-00000-of-00002.tfrecord",
+        "pretraining-00001-of-00002.tfrecord",
+    ]
+    x, y, _ = next(iter(pretraining_dataset(str(out / "*.tfrecord"), 4, 64, 8)))
+    assert x["token_ids"].shape == (4, 64) and y["mlm_logits"].shape == (4, 8)
