@@ -14,8 +14,7 @@ class _SeededMaskValuesChooser(tf_text.MaskValuesChooser):
 
     def __init__(self, vocab_size, mask_token, mask_token_rate, random_token_rate, seed):
         super().__init__(vocab_size, mask_token, mask_token_rate, random_token_rate)
-        self._mask_token_rate = mask_token_rate
-        self._seed = seed
+        self._seed = seed  # (2,) int64
 
     def get_mask_values(self, masked_lm_ids: tf.RaggedTensor) -> tf.RaggedTensor:
         ids = masked_lm_ids.flat_values
