@@ -99,6 +99,12 @@ def _char_class(ranges: list[tuple[int, int]] | tuple[tuple[int, int], ...]) -> 
     return "[" + "".join(parts) + "]"
 
 
+def class_ranges(name: str) -> tuple[list[int], list[int]]:
+    """Sorted (lo, hi) code-point bounds of a class: dropped, separator, cjk, punctuation, mn."""
+    ranges = sorted(CJK_RANGES) if name == "cjk" else _all_ranges()[name]
+    return [lo for lo, _ in ranges], [hi for _, hi in ranges]
+
+
 def dropped_class() -> str:
     """RE2 class of dropped characters."""
     return _char_class(_all_ranges()["dropped"])
@@ -155,6 +161,13 @@ def split_words(x: tf.Tensor, lowercase: bool) -> tf.RaggedTensor:
             x, f"({cjk_class()}|{punctuation_class()})|{rare_separator_class()}", r" \1 "
         )
     return tf.strings.split(x)  # only ASCII whitespace is left
+
+
+def lower(x: tf.Tensor) -> tf.Tensor:
+    """Python `str.lower` on `tf.string` (batch,): ASCII-only strings cheaply, the rest with ICU."""
+    non_ascii = tf.where(tf.strings.length(x) != tf.strings.length(x, unit="UTF8_CHAR"))
+    unicode_part = tf.strings.lower(tf.gather_nd(x, non_ascii), encoding="utf-8")
+    return tf.tensor_scatter_nd_update(tf.strings.lower(x), non_ascii, unicode_part)
 
 
 def _lower_nfd_strip(x: tf.Tensor) -> tf.Tensor:

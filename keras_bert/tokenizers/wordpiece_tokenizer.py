@@ -111,11 +111,11 @@ class WordPieceTokenizer(keras.layers.Layer):
             unknown_token=unk_token,
             no_pretokenization=True,
         )
-        self._dropped = normalization.dropped_class()
-        self._separator = normalization.separator_class()
-        self._cjk = normalization.cjk_class()
-        self._punct = normalization.punctuation_class()
         self._mn = normalization.nonspacing_mark_class()
+        self._ranges = {
+            name: normalization.class_ranges(name)
+            for name in ("dropped", "separator", "cjk", "punctuation")
+        }
         self.built = True
 
     # ----------------------------------------------------------------------------- vocabulary
@@ -185,40 +185,68 @@ class WordPieceTokenizer(keras.layers.Layer):
         """
         x, scalar = _as_batch(inputs)
         batch = tf.shape(x, out_type=tf.int64)[0]
-        chars, starts = tf.strings.unicode_split_with_offsets(
+        # Work on code points (int32) so classification is a table lookup, not a regex per char.
+        cps, starts = tf.strings.unicode_decode_with_offsets(
             x, "UTF-8", errors="replace", replacement_char=0xFFFD
-        )
-        char = chars.flat_values  # (n,) one character each
-        row = chars.value_rowids()  # (n,) which input string
-        start = starts.flat_values  # (n,) byte offset of the character
-        keep = tf.logical_not(tf.strings.regex_full_match(char, self._dropped))
-        char, row, start = (tf.boolean_mask(t, keep) for t in (char, row, start))
-        end = start + tf.cast(tf.strings.length(char), tf.int64)
-        is_sep = tf.strings.regex_full_match(char, self._separator)
-        is_cjk = tf.strings.regex_full_match(char, self._cjk)
+        )  # invalid bytes -> U+FFFD, which is dropped
+        cp, row, start = cps.flat_values, cps.value_rowids(), starts.flat_values  # (n,) each
+        keep = tf.logical_not(_in_ranges(cp, self._ranges["dropped"]))
+        cp, row, start = (tf.boolean_mask(t, keep) for t in (cp, row, start))
+        end = start + _utf8_length(cp)
+        is_sep = _in_ranges(cp, self._ranges["separator"])
+        is_cjk = _in_ranges(cp, self._ranges["cjk"])
+        n = tf.shape(cp, out_type=tf.int64)[0]
 
+        # Normalised code points per character: norm (n, None); separators get none.
         if self.lowercase:
             # Lower-case the cleaned text as a whole (final sigma needs context), one character
             # in -> one out. "İ" is the only character whose lower case is longer ("i̇"); "I"
             # gives the same result once accents are stripped.
-            context = tf.where(is_sep, " ", tf.where(tf.equal(char, "\u0130"), "I", char))
-            joined = tf.strings.reduce_join(
-                tf.RaggedTensor.from_value_rowids(context, row, nrows=batch), axis=1
+            context = tf.where(is_sep, 32, tf.where(tf.equal(cp, 0x130), 0x49, cp))
+            joined = tf.strings.unicode_encode(
+                tf.RaggedTensor.from_value_rowids(context, row, nrows=batch), "UTF-8"
             )
-            lowered = tf.strings.unicode_split(
-                tf.strings.lower(joined, encoding="utf-8"), "UTF-8"
-            ).flat_values
-            norm = tf_text.normalize_utf8(lowered, "NFD")
-            norm = tf.strings.regex_replace(norm, self._mn, "")
+            low = tf.strings.unicode_decode(normalization.lower(joined), "UTF-8").flat_values
+            # NFD + strip Mn, only for the (few) non-ASCII characters.
+            wide = tf.where(low >= 128)[:, 0]
+            wide_cp = tf.gather(low, wide)
+            wide_str = tf.strings.unicode_encode(
+                tf.RaggedTensor.from_row_lengths(wide_cp, tf.ones_like(wide, tf.int64)), "UTF-8"
+            )
+            wide_str = tf.strings.regex_replace(
+                tf_text.normalize_utf8(wide_str, "NFD"), self._mn, ""
+            )
+            wide_norm = tf.strings.unicode_decode(wide_str, "UTF-8")  # (wide, None)
+            lengths = tf.where(is_sep, tf.constant(0, tf.int64), tf.ones_like(row))
+            lengths = tf.tensor_scatter_nd_update(lengths, wide[:, None], wide_norm.row_lengths())
+            splits = tf.concat([[0], tf.cumsum(lengths)], axis=0)
+            narrow = tf.where(tf.logical_and(low < 128, tf.logical_not(is_sep)))[:, 0]
+            wide_pos = tf.gather(tf.gather(splits, wide), wide_norm.value_rowids()) + (
+                tf.range(tf.size(wide_norm.flat_values, out_type=tf.int64))
+                - tf.gather(wide_norm.row_starts(), wide_norm.value_rowids())
+            )
+            values = tf.scatter_nd(
+                tf.concat([tf.gather(splits, narrow), wide_pos], axis=0)[:, None],
+                tf.concat([tf.gather(low, narrow), wide_norm.flat_values], axis=0),
+                shape=splits[-1:],
+            )
+            norm = tf.RaggedTensor.from_row_splits(tf.reshape(values, [-1]), splits)
         else:
-            norm = char
-        is_iso = tf.logical_or(tf.strings.regex_full_match(norm, self._punct), is_cjk)
-        norm_len = tf.where(
-            is_sep, tf.constant(0, tf.int64), tf.cast(tf.strings.length(norm), tf.int64)
+            lengths = tf.where(is_sep, tf.constant(0, tf.int64), tf.ones_like(row))
+            norm = tf.RaggedTensor.from_row_lengths(
+                tf.boolean_mask(cp, tf.logical_not(is_sep)), lengths
+            )
+        norm_len = tf.reduce_sum(tf.ragged.map_flat_values(_utf8_length, norm), axis=1)
+        # Punctuation is decided after normalisation (U+1FEF -> "`"); it is always one character.
+        single = tf.equal(norm.row_lengths(), 1)
+        head = tf.gather(
+            norm.flat_values,
+            tf.minimum(norm.row_starts(), tf.size(norm.flat_values, out_type=tf.int64) - 1),
         )
+        is_punct = tf.logical_and(single, _in_ranges(head, self._ranges["punctuation"]))
+        is_iso = tf.logical_or(is_punct, is_cjk)
 
         # Words: runs of non-separator characters; punctuation and CJK are words of their own.
-        n = tf.shape(char, out_type=tf.int64)[0]
         first_in_row = tf.concat([[True], tf.not_equal(row[1:], row[:-1])], axis=0)[:n]
         boundary = tf.logical_or(is_sep, is_iso)
         after_boundary = tf.concat([[True], boundary[:-1]], axis=0)[:n]
@@ -228,12 +256,11 @@ class WordPieceTokenizer(keras.layers.Layer):
         )
         word_of_char = tf.cumsum(tf.cast(word_start, tf.int64)) - 1
         num_words = tf.reduce_sum(tf.cast(word_start, tf.int64))
-        word_char = tf.where(in_word)[:, 0]
-        words = tf.strings.reduce_join(
+        words = tf.strings.unicode_encode(
             tf.RaggedTensor.from_value_rowids(
-                tf.gather(norm, word_char), tf.gather(word_of_char, word_char), nrows=num_words
+                norm.flat_values, tf.gather(word_of_char, norm.value_rowids()), nrows=num_words
             ),
-            axis=1,
+            "UTF-8",
         )  # (words,) normalised text
         first_char = tf.where(word_start)[:, 0]
         word_row = tf.gather(row, first_char)
@@ -322,6 +349,21 @@ def _raw_lines(path: str) -> list[str]:
     while lines and lines[-1] == "":
         lines.pop()
     return lines
+
+
+def _in_ranges(cp: tf.Tensor, ranges: tuple[list[int], list[int]]) -> tf.Tensor:
+    """int32 code points (n,) -> bool (n,): inside one of the sorted, disjoint [lo, hi] ranges."""
+    lo, hi = ranges
+    index = tf.searchsorted(tf.constant(lo, tf.int32), cp, side="right") - 1
+    return tf.logical_and(
+        index >= 0, cp <= tf.gather(tf.constant(hi, tf.int32), tf.maximum(index, 0))
+    )
+
+
+def _utf8_length(cp: tf.Tensor) -> tf.Tensor:
+    """int32 code points -> int64 UTF-8 byte lengths."""
+    thresholds = [0x80, 0x800, 0x10000]
+    return 1 + tf.add_n([tf.cast(cp >= t, tf.int64) for t in thresholds])
 
 
 def _as_batch(inputs) -> tuple[tf.Tensor, bool]:
