@@ -142,19 +142,23 @@ def split_words(x: tf.Tensor, lowercase: bool) -> tf.RaggedTensor:
     and CJK characters are words of their own. Invalid UTF-8 is dropped (the original decodes with
     `errors="ignore"`).
     """
-    x = tf.strings.unicode_transcode(
-        x,
+    # Only strings with non-ASCII bytes can hold invalid UTF-8: those get invalid bytes -> U+FFFD
+    # (dropped with the other cleaned characters); pure ASCII skips the transcoding pass.
+    wide = tf.where(tf.logical_not(tf.strings.regex_full_match(x, r"[\x00-\x7f]*")))
+    valid = tf.strings.unicode_transcode(
+        tf.gather_nd(x, wide),
         "UTF-8",
         "UTF-8",
         errors="replace",
         replacement_char=0xFFFD,
         replace_control_characters=False,
-    )  # invalid bytes -> U+FFFD, which cleaning drops
+    )
+    x = tf.tensor_scatter_nd_update(x, wide, valid)
     x = tf.strings.regex_replace(x, dropped_class(), "")
     # Separators other than " \t\n\r" (which `split` handles) become spaces; CJK gets spaces.
     if lowercase:
         x = tf.strings.regex_replace(x, f"({cjk_class()})|{rare_separator_class()}", r" \1 ")
-        x = _lower_nfd_strip(x)
+        x = _lower_nfd_strip(x, wide)
         x = tf.strings.regex_replace(x, f"({punctuation_class()})", r" \1 ")
     else:
         x = tf.strings.regex_replace(
@@ -165,21 +169,27 @@ def split_words(x: tf.Tensor, lowercase: bool) -> tf.RaggedTensor:
 
 def lower(x: tf.Tensor) -> tf.Tensor:
     """Python `str.lower` on `tf.string` (batch,): ASCII-only strings cheaply, the rest with ICU."""
-    non_ascii = tf.where(tf.strings.length(x) != tf.strings.length(x, unit="UTF8_CHAR"))
+    non_ascii = _non_ascii(x)
     unicode_part = tf.strings.lower(tf.gather_nd(x, non_ascii), encoding="utf-8")
     return tf.tensor_scatter_nd_update(tf.strings.lower(x), non_ascii, unicode_part)
 
 
-def _lower_nfd_strip(x: tf.Tensor) -> tf.Tensor:
+def _lower_nfd_strip(x: tf.Tensor, wide: tf.Tensor | None = None) -> tf.Tensor:
     """Python `str.lower`, NFD, drop category Mn; `tf.string` (batch,) -> (batch,).
 
     Lower-casing runs after cleaning and before punctuation splitting, so Python's final-sigma
     rule sees the same context (the whitespace token) as in the original. ASCII-only strings (most
-    text) take the cheap ASCII path; the others go through ICU.
+    text) take the cheap ASCII path; the others (`wide`: their indices (k, 1), found here when
+    not given) go through ICU.
     """
-    non_ascii = tf.where(tf.strings.length(x) != tf.strings.length(x, unit="UTF8_CHAR"))
+    non_ascii = _non_ascii(x) if wide is None else wide
     unicode_part = tf.gather_nd(x, non_ascii)
     unicode_part = tf.strings.lower(unicode_part, encoding="utf-8")
     unicode_part = tf_text.normalize_utf8(unicode_part, "NFD")
     unicode_part = tf.strings.regex_replace(unicode_part, nonspacing_mark_class(), "")
     return tf.tensor_scatter_nd_update(tf.strings.lower(x), non_ascii, unicode_part)
+
+
+def _non_ascii(x: tf.Tensor) -> tf.Tensor:
+    """Indices (k, 1) of the valid UTF-8 strings in `x` that have a non-ASCII character."""
+    return tf.where(tf.strings.length(x) != tf.strings.length(x, unit="UTF8_CHAR"))
