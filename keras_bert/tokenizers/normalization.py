@@ -135,8 +135,9 @@ def nonspacing_mark_class() -> str:
     return _char_class(_all_ranges()["mn"])
 
 
-def split_words(x: tf.Tensor, lowercase: bool) -> tf.RaggedTensor:
-    """The original `BasicTokenizer` on whole strings: `tf.string` (batch,) -> ragged (batch, words).
+def normalize_text(x: tf.Tensor, lowercase: bool) -> tf.Tensor:
+    """The original `BasicTokenizer` on whole strings: `tf.string` (batch,) -> (batch,) normalised
+    text whose words are separated by ASCII whitespace.
 
     Words come out normalised (lower-cased, NFD, accents stripped when `lowercase`); punctuation
     and CJK characters are words of their own. Invalid UTF-8 is dropped (the original decodes with
@@ -164,7 +165,12 @@ def split_words(x: tf.Tensor, lowercase: bool) -> tf.RaggedTensor:
         x = tf.strings.regex_replace(
             x, f"({cjk_class()}|{punctuation_class()})|{rare_separator_class()}", r" \1 "
         )
-    return tf.strings.split(x)  # only ASCII whitespace is left
+    return x  # only ASCII whitespace is left
+
+
+def split_words(x: tf.Tensor, lowercase: bool) -> tf.RaggedTensor:
+    """`normalize_text` split into words: `tf.string` (batch,) -> ragged (batch, words)."""
+    return tf.strings.split(normalize_text(x, lowercase))
 
 
 def lower(x: tf.Tensor) -> tf.Tensor:

@@ -14,6 +14,8 @@ from keras_bert.tokenizers import normalization
 from keras_bert.tokenizers.vocab_io import read_vocabulary, write_vocabulary
 
 _SUFFIX = "##"
+# Stands for an over-long word in `tokenize`: private use, so cleaning removes it from any input.
+_LONG_WORD = "\ue000"
 
 
 @keras.saving.register_keras_serializable(package="keras_bert")
@@ -111,6 +113,18 @@ class WordPieceTokenizer(keras.layers.Layer):
             unknown_token=unk_token,
             no_pretokenization=True,
         )
+        # `__call__`: the same model splitting whitespace-separated text itself (its pre-tokenizer
+        # splits on a superset of our punctuation only at characters our cleaning drops first).
+        self._wordpiece_text = tf_text.FastWordpieceTokenizer(
+            vocab=tokens,
+            suffix_indicator=_SUFFIX,
+            max_bytes_per_word=4 * self.max_input_chars_per_word + 4,
+            token_out_type=tf.int64,
+            unknown_token=unk_token,
+            no_pretokenization=False,
+        )
+        if _LONG_WORD in self._token_to_id:
+            raise ValueError("WordPieceTokenizer: the vocabulary may not contain U+E000.")
         self._mn = normalization.nonspacing_mark_class()
         self._ranges = {
             name: normalization.class_ranges(name)
@@ -167,12 +181,12 @@ class WordPieceTokenizer(keras.layers.Layer):
     def tokenize(self, inputs) -> tf.RaggedTensor:
         """`tf.string` (batch,) -> ragged int32 (batch, None) ids (whole-string normalisation)."""
         x, scalar = _as_batch(inputs)
-        words = normalization.split_words(x, self.lowercase)  # (batch, words) tf.string
-        flat = words.flat_values
-        too_long = tf.strings.length(flat, unit="UTF8_CHAR") > self.max_input_chars_per_word
-        flat = tf.where(too_long, self.unk_token, flat)
-        pieces = self._wordpiece.tokenize(flat)  # (words, pieces)
-        ids = words.with_flat_values(tf.cast(pieces, tf.int32)).merge_dims(1, 2)
+        text = normalization.normalize_text(x, self.lowercase)  # words split by ASCII spaces
+        # Words over the character limit -> a placeholder that can only give the unknown token.
+        text = tf.strings.regex_replace(
+            text, f"[^ \\t\\n\\r]{{{self.max_input_chars_per_word + 1},}}", f" {_LONG_WORD} "
+        )
+        ids = tf.cast(self._wordpiece_text.tokenize(text), tf.int32)  # (batch, pieces)
         return ids[0] if scalar else ids
 
     def tokenize_with_offsets(self, inputs):

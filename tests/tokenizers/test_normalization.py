@@ -75,3 +75,25 @@ def test_lower_case_keeps_one_character_except_dotted_capital_i(chars):
     ).numpy()
     longer = [hex(ord(strings[kept[j]])) for j in np.flatnonzero(lengths != 1)]
     assert longer == ["0x130"]
+
+
+def test_fast_wordpiece_pretokenizer_splits_only_where_we_do(chars):
+    # `WordPieceTokenizer.__call__` lets tf-text's FastWordpiece split the normalised text; that is
+    # exact only if it splits nowhere else than our separators/punctuation/CJK, or at characters
+    # our cleaning has already dropped.
+    import tensorflow_text as tf_text
+
+    strings = [c for c in chars[0] if c not in "qz"]
+    vocab = ["[UNK]", "q", "##z"]
+    wordpiece = tf_text.FastWordpieceTokenizer(
+        vocab, no_pretokenization=False, token_out_type=tf.string
+    )
+    pieces = wordpiece.tokenize(tf.constant([("q" + c + "z").encode() for c in strings]))
+    splits = {ord(c) for c, n in zip(strings, pieces.row_lengths().numpy(), strict=True) if n != 1}
+    ours = {
+        ord(c)
+        for c in strings
+        if N.is_separator(c) or N.is_punctuation(c) or N.is_cjk(c) or N.is_dropped(c)
+    }
+    assert splits <= ours, sorted(hex(cp) for cp in splits - ours)[:20]
+    assert {ord(c) for c in strings if N.is_punctuation(c) or N.is_cjk(c)} <= splits
