@@ -105,6 +105,35 @@ def class_ranges(name: str) -> tuple[list[int], list[int]]:
     return [lo for lo, _ in ranges], [hi for _, hi in ranges]
 
 
+@functools.cache
+def decomposition_table() -> tuple[list[int], list[int], list[int], list[int]]:
+    """Characters that NFD + dropping category Mn changes, as (keys, starts, lengths, values).
+
+    For `keys[i]` (sorted code points) the result is `values[starts[i]:starts[i] + lengths[i]]`
+    (possibly empty: a lone accent); every other character stays as it is.
+    """
+    keys: list[int] = []
+    starts: list[int] = []
+    lengths: list[int] = []
+    values: list[int] = []
+    for cp in range(0x110000):
+        if cp in _SURROGATES:
+            continue
+        char = chr(cp)
+        hangul = 0xAC00 <= cp <= 0xD7A3  # decomposed algorithmically, not listed in the data
+        if not (hangul or unicodedata.decomposition(char) or unicodedata.category(char) == "Mn"):
+            continue
+        out = [
+            ord(c) for c in unicodedata.normalize("NFD", char) if unicodedata.category(c) != "Mn"
+        ]
+        if out != [cp]:
+            keys.append(cp)
+            starts.append(len(values))
+            lengths.append(len(out))
+            values.extend(out)
+    return keys, starts, lengths, values
+
+
 def dropped_class() -> str:
     """RE2 class of dropped characters."""
     return _char_class(_all_ranges()["dropped"])

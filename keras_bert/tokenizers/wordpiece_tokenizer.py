@@ -125,7 +125,13 @@ class WordPieceTokenizer(keras.layers.Layer):
         )
         if _LONG_WORD in self._token_to_id:
             raise ValueError("WordPieceTokenizer: the vocabulary may not contain U+E000.")
-        self._mn = normalization.nonspacing_mark_class()
+        keys, starts, lengths, values = normalization.decomposition_table()
+        self._decompositions = (
+            tf.constant(keys, tf.int32),
+            tf.constant(starts, tf.int64),
+            tf.constant(lengths, tf.int64),
+            tf.constant(values, tf.int32),
+        )
         self._ranges = {
             name: normalization.class_ranges(name)
             for name in ("dropped", "separator", "cjk", "punctuation")
@@ -221,27 +227,24 @@ class WordPieceTokenizer(keras.layers.Layer):
                 tf.RaggedTensor.from_value_rowids(context, row, nrows=batch), "UTF-8"
             )
             low = tf.strings.unicode_decode(normalization.lower(joined), "UTF-8").flat_values
-            # NFD + strip Mn, only for the (few) non-ASCII characters.
-            wide = tf.where(low >= 128)[:, 0]
-            wide_cp = tf.gather(low, wide)
-            wide_str = tf.strings.unicode_encode(
-                tf.RaggedTensor.from_row_lengths(wide_cp, tf.ones_like(wide, tf.int64)), "UTF-8"
-            )
-            wide_str = tf.strings.regex_replace(
-                tf_text.normalize_utf8(wide_str, "NFD"), self._mn, ""
-            )
-            wide_norm = tf.strings.unicode_decode(wide_str, "UTF-8")  # (wide, None)
-            lengths = tf.where(is_sep, tf.constant(0, tf.int64), tf.ones_like(row))
-            lengths = tf.tensor_scatter_nd_update(lengths, wide[:, None], wide_norm.row_lengths())
+            # NFD + strip Mn per character from a table: (n,) lowered -> ragged (n, None).
+            keys, starts_, lengths_, values_ = self._decompositions
+            index = tf.minimum(tf.searchsorted(keys, low, side="left"), tf.size(keys) - 1)
+            changed = tf.logical_and(tf.equal(tf.gather(keys, index), low), tf.logical_not(is_sep))
+            lengths = tf.where(changed, tf.gather(lengths_, index), tf.ones_like(row))
+            lengths = tf.where(is_sep, tf.zeros_like(lengths), lengths)
             splits = tf.concat([[0], tf.cumsum(lengths)], axis=0)
-            narrow = tf.where(tf.logical_and(low < 128, tf.logical_not(is_sep)))[:, 0]
-            wide_pos = tf.gather(tf.gather(splits, wide), wide_norm.value_rowids()) + (
-                tf.range(tf.size(wide_norm.flat_values, out_type=tf.int64))
-                - tf.gather(wide_norm.row_starts(), wide_norm.value_rowids())
-            )
+            same = tf.where(tf.logical_and(tf.logical_not(changed), tf.logical_not(is_sep)))[:, 0]
+            hit = tf.where(changed)[:, 0]
+            hit_start = tf.gather(starts_, tf.gather(index, hit))  # (hits,) into the table
+            source = tf.ragged.range(hit_start, hit_start + tf.gather(lengths, hit))  # (hits, None)
+            owner = source.value_rowids()
+            target = tf.gather(tf.gather(splits, hit), owner) + (
+                source.flat_values - tf.gather(hit_start, owner)
+            )  # where each decomposed code point goes in `values`
             values = tf.scatter_nd(
-                tf.concat([tf.gather(splits, narrow), wide_pos], axis=0)[:, None],
-                tf.concat([tf.gather(low, narrow), wide_norm.flat_values], axis=0),
+                tf.concat([tf.gather(splits, same), target], axis=0)[:, None],
+                tf.concat([tf.gather(low, same), tf.gather(values_, source.flat_values)], axis=0),
                 shape=splits[-1:],
             )
             norm = tf.RaggedTensor.from_row_splits(tf.reshape(values, [-1]), splits)
