@@ -9,8 +9,9 @@ google-research/bert decides per character, with Python's `unicodedata`:
 
 The classes are generated from the running Python's `unicodedata` (not RE2's own `\\p{..}` tables,
 whose Unicode version differs), so the in-graph tokenizer agrees with the Python reference by
-construction. The patterns are plain strings: they are baked into the graph (and a SavedModel) as
-op attributes, so the loading process needs no Python tables.
+construction. The patterns (and the code-point tables) are constants: they are baked into the
+graph (and a SavedModel), so the loading process needs no Python tables. `normalize_text` /
+`split_words` apply the whole original normalisation to `tf.string` tensors.
 """
 
 from __future__ import annotations

@@ -22,11 +22,16 @@ _LONG_WORD = "\ue000"
 class WordPieceTokenizer(keras.layers.Layer):
     """BERT WordPiece tokenizer running in the TF graph, token-for-token equal to google-research/bert.
 
-    Normalisation (the original `BasicTokenizer`) is done with TF string ops whose character
-    classes come from `normalization`; WordPiece (greedy longest-match-first with `##`) is
-    `tf_text.FastWordpieceTokenizer` with its own normalisation and pre-tokenisation turned off.
-    `__call__` normalises whole strings (fast); `tokenize_with_offsets` normalises per character
-    so every piece maps back to bytes of the original string. Both give the same ids.
+    Normalisation (the original `BasicTokenizer`) runs in TF ops with character classes built from
+    Python's `unicodedata` (see `normalization`); WordPiece (greedy longest-match-first, `##`) is
+    `tf_text.FastWordpieceTokenizer` with no normalisation of its own.
+    - `__call__`/`tokenize`: whole-string regex normalisation, then FastWordpiece splits the
+      normalised text itself (fast path).
+    - `tokenize_with_offsets`: per code point (table lookups), so each piece maps back to bytes of
+      the original string. Both paths give the same ids (tested on every code point).
+    Known limits: TF's ICU (Unicode 13) does not lower-case 41 capitals added in Unicode 14
+    (Vithkuqi, U+2C2F, U+A7C0/D0/D6/D8); ids differ only for a vocabulary holding their lower-case
+    forms. The vocabulary may not contain U+E000 (used internally for over-long words).
 
     Args:
         vocabulary: path to a `vocab.txt` or a list of tokens (index = id).
