@@ -100,6 +100,28 @@ def _char_class(ranges: list[tuple[int, int]] | tuple[tuple[int, int], ...]) -> 
     return "[" + "".join(parts) + "]"
 
 
+# Class codes of `class_code_runs` (a character is in at most one; dropped wins over CJK).
+OTHER, DROPPED, SEPARATOR, CJK, PUNCTUATION = 0, 1, 2, 3, 4
+
+
+@functools.cache
+def class_code_runs() -> tuple[list[int], list[int]]:
+    """All code points as runs: (run start code points, class code of each run), starting at 0."""
+    import numpy as np
+
+    codes = np.zeros(0x110000, np.int8)
+    for name, value in (
+        ("cjk", CJK),
+        ("punctuation", PUNCTUATION),
+        ("separator", SEPARATOR),
+        ("dropped", DROPPED),
+    ):
+        for lo, hi in zip(*class_ranges(name), strict=True):
+            codes[lo : hi + 1] = value  # later classes override earlier ones
+    starts = np.concatenate([[0], np.flatnonzero(np.diff(codes)) + 1])
+    return starts.tolist(), codes[starts].astype(int).tolist()
+
+
 def class_ranges(name: str) -> tuple[list[int], list[int]]:
     """Sorted (lo, hi) code-point bounds of a class: dropped, separator, cjk, punctuation, mn."""
     ranges = sorted(CJK_RANGES) if name == "cjk" else _all_ranges()[name]

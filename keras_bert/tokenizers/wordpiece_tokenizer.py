@@ -137,10 +137,8 @@ class WordPieceTokenizer(keras.layers.Layer):
             tf.constant(lengths, tf.int64),
             tf.constant(values, tf.int32),
         )
-        self._ranges = {
-            name: normalization.class_ranges(name)
-            for name in ("dropped", "separator", "cjk", "punctuation")
-        }
+        run_starts, run_codes = normalization.class_code_runs()
+        self._class_runs = (tf.constant(run_starts, tf.int32), tf.constant(run_codes, tf.int32))
         self.built = True
 
     # ----------------------------------------------------------------------------- vocabulary
@@ -215,11 +213,12 @@ class WordPieceTokenizer(keras.layers.Layer):
             x, "UTF-8", errors="replace", replacement_char=0xFFFD
         )  # invalid bytes -> U+FFFD, which is dropped
         cp, row, start = cps.flat_values, cps.value_rowids(), starts.flat_values  # (n,) each
-        keep = tf.logical_not(_in_ranges(cp, self._ranges["dropped"]))
-        cp, row, start = (tf.boolean_mask(t, keep) for t in (cp, row, start))
+        code = self._class_of(cp)
+        keep = tf.not_equal(code, normalization.DROPPED)
+        cp, row, start, code = (tf.boolean_mask(t, keep) for t in (cp, row, start, code))
         end = start + _utf8_length(cp)
-        is_sep = _in_ranges(cp, self._ranges["separator"])
-        is_cjk = _in_ranges(cp, self._ranges["cjk"])
+        is_sep = tf.equal(code, normalization.SEPARATOR)
+        is_cjk = tf.equal(code, normalization.CJK)
         n = tf.shape(cp, out_type=tf.int64)[0]
 
         # Normalised code points per character: norm (n, None); separators get none.
@@ -227,11 +226,29 @@ class WordPieceTokenizer(keras.layers.Layer):
             # Lower-case the cleaned text as a whole (final sigma needs context), one character
             # in -> one out. "İ" is the only character whose lower case is longer ("i̇"); "I"
             # gives the same result once accents are stripped.
-            context = tf.where(is_sep, 32, tf.where(tf.equal(cp, 0x130), 0x49, cp))
-            joined = tf.strings.unicode_encode(
-                tf.RaggedTensor.from_value_rowids(context, row, nrows=batch), "UTF-8"
+            # ASCII letters are lowered arithmetically; only rows with a non-ASCII character are
+            # joined and lowered by ICU.
+            upper = tf.logical_and(cp >= 65, cp <= 90)
+            low = tf.where(upper, cp + 32, cp)
+            row_wide = tf.math.unsorted_segment_max(tf.cast(cp >= 128, tf.int32), row, batch) > 0
+            in_wide_row = tf.where(tf.gather(row_wide, row))[:, 0]  # (m,) characters
+            wide_row_index = tf.cumsum(tf.cast(row_wide, tf.int64)) - 1  # row -> its wide-row id
+            sub = tf.gather(cp, in_wide_row)
+            context = tf.where(
+                tf.gather(is_sep, in_wide_row), 32, tf.where(tf.equal(sub, 0x130), 0x49, sub)
             )
-            low = tf.strings.unicode_decode(normalization.lower(joined), "UTF-8").flat_values
+            joined = tf.strings.unicode_encode(
+                tf.RaggedTensor.from_value_rowids(
+                    context,
+                    tf.gather(wide_row_index, tf.gather(row, in_wide_row)),
+                    nrows=tf.reduce_sum(tf.cast(row_wide, tf.int64)),
+                ),
+                "UTF-8",
+            )
+            lowered = tf.strings.unicode_decode(
+                tf.strings.lower(joined, encoding="utf-8"), "UTF-8"
+            ).flat_values
+            low = tf.tensor_scatter_nd_update(low, in_wide_row[:, None], lowered)
             # NFD + strip Mn per character from a table: (n,) lowered -> ragged (n, None).
             keys, starts_, lengths_, values_ = self._decompositions
             index = tf.minimum(tf.searchsorted(keys, low, side="left"), tf.size(keys) - 1)
@@ -265,7 +282,7 @@ class WordPieceTokenizer(keras.layers.Layer):
             norm.flat_values,
             tf.minimum(norm.row_starts(), tf.size(norm.flat_values, out_type=tf.int64) - 1),
         )
-        is_punct = tf.logical_and(single, _in_ranges(head, self._ranges["punctuation"]))
+        is_punct = tf.logical_and(single, tf.equal(self._class_of(head), normalization.PUNCTUATION))
         is_iso = tf.logical_or(is_punct, is_cjk)
 
         # Words: runs of non-separator characters; punctuation and CJK are words of their own.
@@ -331,6 +348,11 @@ class WordPieceTokenizer(keras.layers.Layer):
             return ids[0], out_start[0], out_end[0]
         return ids, out_start, out_end
 
+    def _class_of(self, cp: tf.Tensor) -> tf.Tensor:
+        """int32 code points (n,) -> int32 class codes (n,) (`normalization.DROPPED`, ...)."""
+        run_starts, run_codes = self._class_runs
+        return tf.gather(run_codes, tf.searchsorted(run_starts, cp, side="right") - 1)
+
     def detokenize(self, inputs) -> tf.Tensor:
         """Ids (batch, None) ragged or dense -> `tf.string` (batch,): tokens joined, `##` glued."""
         ids = inputs
@@ -371,15 +393,6 @@ def _raw_lines(path: str) -> list[str]:
     while lines and lines[-1] == "":
         lines.pop()
     return lines
-
-
-def _in_ranges(cp: tf.Tensor, ranges: tuple[list[int], list[int]]) -> tf.Tensor:
-    """int32 code points (n,) -> bool (n,): inside one of the sorted, disjoint [lo, hi] ranges."""
-    lo, hi = ranges
-    index = tf.searchsorted(tf.constant(lo, tf.int32), cp, side="right") - 1
-    return tf.logical_and(
-        index >= 0, cp <= tf.gather(tf.constant(hi, tf.int32), tf.maximum(index, 0))
-    )
 
 
 def _utf8_length(cp: tf.Tensor) -> tf.Tensor:
