@@ -214,8 +214,8 @@ class WordPieceTokenizer(keras.layers.Layer):
         )  # invalid bytes -> U+FFFD, which is dropped
         cp, row, start = cps.flat_values, cps.value_rowids(), starts.flat_values  # (n,) each
         code = self._class_of(cp)
-        keep = tf.not_equal(code, normalization.DROPPED)
-        cp, row, start, code = (tf.boolean_mask(t, keep) for t in (cp, row, start, code))
+        keep = tf.where(tf.not_equal(code, normalization.DROPPED))[:, 0]
+        cp, row, start, code = (tf.gather(t, keep) for t in (cp, row, start, code))
         end = start + _utf8_length(cp)
         is_sep = tf.equal(code, normalization.SEPARATOR)
         is_cjk = tf.equal(code, normalization.CJK)
@@ -251,14 +251,26 @@ class WordPieceTokenizer(keras.layers.Layer):
             low = tf.tensor_scatter_nd_update(low, in_wide_row[:, None], lowered)
             # NFD + strip Mn per character from a table: (n,) lowered -> ragged (n, None).
             keys, starts_, lengths_, values_ = self._decompositions
-            index = tf.minimum(tf.searchsorted(keys, low, side="left"), tf.size(keys) - 1)
-            changed = tf.logical_and(tf.equal(tf.gather(keys, index), low), tf.logical_not(is_sep))
-            lengths = tf.where(changed, tf.gather(lengths_, index), tf.ones_like(row))
-            lengths = tf.where(is_sep, tf.zeros_like(lengths), lengths)
+            # Only non-ASCII characters can change; look those up.
+            wide = tf.where(tf.logical_and(low >= 128, tf.logical_not(is_sep)))[:, 0]
+            wide_low = tf.gather(low, wide)
+            index = tf.minimum(tf.searchsorted(keys, wide_low, side="left"), tf.size(keys) - 1)
+            found = tf.where(tf.equal(tf.gather(keys, index), wide_low))[:, 0]
+            hit = tf.gather(wide, found)  # (hits,) characters the table changes
+            hit_index = tf.gather(index, found)
+            lengths = tf.where(is_sep, tf.zeros_like(row), tf.ones_like(row))
+            lengths = tf.tensor_scatter_nd_update(
+                lengths, hit[:, None], tf.gather(lengths_, hit_index)
+            )
             splits = tf.concat([[0], tf.cumsum(lengths)], axis=0)
+            changed = (
+                tf.scatter_nd(
+                    hit[:, None], tf.ones_like(hit, tf.int32), tf.shape(row, out_type=tf.int64)
+                )
+                > 0
+            )
             same = tf.where(tf.logical_and(tf.logical_not(changed), tf.logical_not(is_sep)))[:, 0]
-            hit = tf.where(changed)[:, 0]
-            hit_start = tf.gather(starts_, tf.gather(index, hit))  # (hits,) into the table
+            hit_start = tf.gather(starts_, hit_index)  # (hits,) into the table
             source = tf.ragged.range(hit_start, hit_start + tf.gather(lengths, hit))  # (hits, None)
             owner = source.value_rowids()
             target = tf.gather(tf.gather(splits, hit), owner) + (
