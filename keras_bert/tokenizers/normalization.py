@@ -122,6 +122,19 @@ def class_code_runs() -> tuple[list[int], list[int]]:
     return starts.tolist(), codes[starts].astype(int).tolist()
 
 
+@functools.cache
+def bmp_class_codes() -> list[int]:
+    """Class code of every code point U+0000-U+FFFF (index = code point)."""
+    starts, codes = class_code_runs()
+    out = [0] * 0x10000
+    bounds = [*starts, 0x110000]
+    for lo, hi, code in zip(bounds[:-1], bounds[1:], codes, strict=True):
+        if lo >= 0x10000:
+            break
+        out[lo : min(hi, 0x10000)] = [code] * (min(hi, 0x10000) - lo)
+    return out
+
+
 def class_ranges(name: str) -> tuple[list[int], list[int]]:
     """Sorted (lo, hi) code-point bounds of a class: dropped, separator, cjk, punctuation, mn."""
     ranges = sorted(CJK_RANGES) if name == "cjk" else _all_ranges()[name]

@@ -139,6 +139,8 @@ class WordPieceTokenizer(keras.layers.Layer):
         )
         run_starts, run_codes = normalization.class_code_runs()
         self._class_runs = (tf.constant(run_starts, tf.int32), tf.constant(run_codes, tf.int32))
+        # Direct table for the BMP (64K entries): one gather instead of a binary search.
+        self._bmp_classes = tf.constant(normalization.bmp_class_codes(), tf.int32)
         self.built = True
 
     # ----------------------------------------------------------------------------- vocabulary
@@ -363,7 +365,11 @@ class WordPieceTokenizer(keras.layers.Layer):
     def _class_of(self, cp: tf.Tensor) -> tf.Tensor:
         """int32 code points (n,) -> int32 class codes (n,) (`normalization.DROPPED`, ...)."""
         run_starts, run_codes = self._class_runs
-        return tf.gather(run_codes, tf.searchsorted(run_starts, cp, side="right") - 1)
+        code = tf.gather(self._bmp_classes, tf.minimum(cp, 0xFFFF))
+        astral = tf.where(cp > 0xFFFF)  # (k, 1), rare
+        astral_cp = tf.gather_nd(cp, astral)
+        astral_code = tf.gather(run_codes, tf.searchsorted(run_starts, astral_cp, side="right") - 1)
+        return tf.tensor_scatter_nd_update(code, astral, astral_code)
 
     def detokenize(self, inputs) -> tf.Tensor:
         """Ids (batch, None) ragged or dense -> `tf.string` (batch,): tokens joined, `##` glued."""
