@@ -1,0 +1,154 @@
+"""Benchmark W2: raw-string classification, MiniLM shape (L6 H384 A12), max length 128.
+
+Batch-1 median latency on short texts and batch-32 throughput on long passages, measured in one
+process, interleaved rounds, for:
+  * ours: the exported SavedModel's `serving_default` (tokenizer + packer + model + softmax/label
+    in-graph), loaded with `tf.saved_model.load`; fp32 and bf16 (`mixed_bfloat16` backbone) exports;
+  * Hugging Face: `BertTokenizerFast` + torch `BertForSequenceClassification`, same weights
+    (MiniLM backbone + our classifier head copied in);
+  * keras-hub: `BertTextClassifier` with its preprocessor (same shape, its own random weights),
+    `predict_on_batch` on strings.
+Not a test. Run: `KERAS_BACKEND=tensorflow .venv/bin/python bench/bench_serving_w2.py`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+
+SHORT = [
+    "The service was quick and the food was great.",
+    "I would not recommend this hotel to anyone.",
+    "An average film with a few good moments.",
+    "Delivery took three weeks and the box was damaged.",
+]
+PASSAGE = (
+    "It is a truth universally acknowledged, that a single man in possession of a good fortune, "
+    "must be in want of a wife. However little known the feelings or views of such a man may be on "
+    "his first entering a neighbourhood, this truth is so well fixed in the minds of the surrounding "
+    "families, that he is considered the rightful property of some one or other of their daughters. "
+    "My dear Mr. Bennet, said his lady to him one day, have you heard that Netherfield Park is let "
+    "at last? Mr. Bennet replied that he had not. But it is, returned she; for Mrs. Long has just "
+    "been here, and she told me all about it."
+)
+
+
+def long_batch(n: int = 32) -> list[str]:
+    words = PASSAGE.split()
+    return [" ".join(words[i % 7 :] + words[: i % 7]) for i in range(n)]  # all > 128 tokens
+
+
+def build_ours(classifier, tokenizer, out_dir: str):
+    import tensorflow as tf
+
+    from keras_bert.export.build import build_servable
+    from keras_bert.export.writer import export_servable
+
+    path = export_servable(build_servable("classification", classifier, tokenizer, 128), out_dir)
+    fn = tf.saved_model.load(str(path)).signatures["serving_default"]
+    return lambda texts: fn(text=tf.constant(texts))["probabilities"].numpy()
+
+
+def build_hf(minilm: str, head_kernel: np.ndarray, head_bias: np.ndarray):
+    import torch
+    from transformers import BertForSequenceClassification, BertTokenizerFast
+
+    torch.set_num_threads(os.cpu_count() or 1)
+    tokenizer = BertTokenizerFast.from_pretrained(minilm)
+    model = BertForSequenceClassification.from_pretrained(minilm, num_labels=head_kernel.shape[1]).eval()
+    with torch.no_grad():
+        model.classifier.weight.copy_(torch.from_numpy(head_kernel.T.copy()))
+        model.classifier.bias.copy_(torch.from_numpy(head_bias.copy()))
+
+    def run(texts):
+        with torch.inference_mode():
+            enc = tokenizer(texts, padding=True, truncation=True, max_length=128, return_tensors="pt")
+            return torch.softmax(model(**enc).logits, -1).numpy()
+
+    return run
+
+
+def build_keras_hub(vocab: str):
+    import keras_hub
+
+    backbone = keras_hub.models.BertBackbone(
+        vocabulary_size=30522, num_layers=6, num_heads=12, hidden_dim=384, intermediate_dim=1536,
+        max_sequence_length=512,
+    )
+    preprocessor = keras_hub.models.BertTextClassifierPreprocessor(
+        keras_hub.models.BertTokenizer(vocabulary=vocab), sequence_length=128
+    )
+    model = keras_hub.models.BertTextClassifier(backbone, num_classes=2, preprocessor=preprocessor)
+    return lambda texts: model.predict_on_batch(np.array(texts))
+
+
+def timed(fn: Callable, texts: list[str]) -> float:
+    start = time.perf_counter()
+    fn(texts)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--latency_calls", type=int, default=15, help="batch-1 calls per round")
+    parser.add_argument("--throughput_calls", type=int, default=2, help="batch-32 calls per round")
+    parser.add_argument("--skip_keras_hub", action="store_true")
+    args = parser.parse_args()
+
+    from keras_bert.convert import load_backbone
+    from keras_bert.models.bert_classifier import BertClassifier
+    from keras_bert.presets import minilm_dir
+    from keras_bert.tokenizers.wordpiece_tokenizer import WordPieceTokenizer
+
+    minilm = str(minilm_dir())
+    tokenizer = WordPieceTokenizer(os.path.join(minilm, "vocab.txt"))
+    fp32 = BertClassifier(load_backbone(minilm), 2, dropout=0.0)
+    head_kernel, head_bias = (np.asarray(w) for w in fp32.get_layer("logits").get_weights())
+    bf16 = BertClassifier(load_backbone(minilm, dtype="mixed_bfloat16"), 2, dropout=0.0)
+    bf16.get_layer("logits").set_weights([head_kernel, head_bias])
+
+    work = tempfile.mkdtemp(prefix="w2_")
+    systems: dict[str, Callable] = {
+        "ours fp32": build_ours(fp32, tokenizer, os.path.join(work, "fp32", "1")),
+        "ours bf16": build_ours(bf16, tokenizer, os.path.join(work, "bf16", "1")),
+        "huggingface": build_hf(minilm, head_kernel, head_bias),
+    }
+    if not args.skip_keras_hub:
+        systems["keras-hub"] = build_keras_hub(os.path.join(minilm, "vocab.txt"))
+
+    batch = long_batch()
+    ref = systems["huggingface"](batch)
+    for name in ("ours fp32", "ours bf16"):
+        diff = float(np.abs(systems[name](batch) - ref).max())
+        print(f"max |p_{name} - p_hf| on the batch-32 passages: {diff:.2e}")
+
+    latency: dict[str, list[float]] = {n: [] for n in systems}
+    throughput: dict[str, list[float]] = {n: [] for n in systems}
+    for fn in systems.values():  # warm-up
+        fn(SHORT[:1])
+        fn(batch)
+    for _ in range(args.rounds):
+        for name, fn in systems.items():
+            latency[name] += [timed(fn, [SHORT[i % len(SHORT)]]) for i in range(args.latency_calls)]
+            throughput[name] += [32 / timed(fn, batch) for _ in range(args.throughput_calls)]
+
+    hf_lat = statistics.median(latency["huggingface"])
+    hf_thr = statistics.median(throughput["huggingface"])
+    print(f"\n{'system':<12} {'batch-1 median ms':>18} {'speed-up vs HF':>15} {'batch-32 seq/s':>15} {'vs HF':>7}")
+    for name in systems:
+        lat, thr = statistics.median(latency[name]), statistics.median(throughput[name])
+        print(f"{name:<12} {1e3 * lat:>18.2f} {hf_lat / lat:>14.2f}x {thr:>15.1f} {thr / hf_thr:>6.2f}x")
+
+
+if __name__ == "__main__":
+    main()
