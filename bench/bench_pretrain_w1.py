@@ -1,0 +1,217 @@
+"""Benchmark W1: one MLM + NSP pretraining step, sequences/s, ours vs keras-hub vs Hugging Face.
+
+L4 H256 A4, intermediate 1024, vocab 30522, seq 128, global batch 32, 20 masked positions, AdamW,
+fp32, this machine's CPU. All three models are built and timed in the same process, in
+interleaved rounds after warm-up (so load drift hits all of them alike); the median round counts.
+Also measures the fp32 matmul peak (2048x2048, with and without XLA) and reports our fraction of
+it from an analytic FLOP count.
+
+    KERAS_BACKEND=tensorflow TF_CPP_MIN_LOG_LEVEL=2 .venv/bin/python bench/bench_pretrain_w1.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+V, L, H, A, I, S, B, P = 30522, 4, 256, 4, 1024, 128, 32, 20
+
+
+def step_flops() -> float:
+    """Matmul FLOPs of one training step (forward x 3), logits at the P masked positions only."""
+    per_layer = 2 * S * H * 3 * H + 2 * 2 * S * S * H + 2 * S * H * H + 2 * 2 * S * H * I
+    forward = L * per_layer + 2 * P * H * H + 2 * P * H * V + 2 * H * H + 2 * H * 2
+    return 3.0 * forward * B
+
+
+def batch(seed: int = 0):
+    rng = np.random.RandomState(seed)
+    x = {
+        "token_ids": rng.randint(1000, V, (B, S)).astype("int32"),
+        "segment_ids": np.concatenate([np.zeros((B, S // 2)), np.ones((B, S // 2))], 1).astype(
+            "int32"
+        ),
+        "padding_mask": np.ones((B, S), "int32"),
+        "mask_positions": np.sort(rng.choice(np.arange(1, S - 1), (B, P)), axis=1).astype("int32"),
+    }
+    y = {
+        "mlm_logits": rng.randint(1000, V, (B, P)).astype("int32"),
+        "nsp_logits": rng.randint(0, 2, (B,)).astype("int32"),
+    }
+    w = {"mlm_logits": np.ones((B, P), "float32"), "nsp_logits": np.ones((B,), "float32")}
+    return x, y, w
+
+
+def adamw():
+    return keras.optimizers.AdamW(1e-4, weight_decay=0.01, epsilon=1e-6, global_clipnorm=1.0)
+
+
+def ours(jit: bool = True):
+    from keras_bert.models import BertBackbone, BertPretrainer
+    from keras_bert.training.optimizers import create_optimizer, no_decay_variables
+
+    backbone = BertBackbone(
+        vocabulary_size=V,
+        num_layers=L,
+        num_heads=A,
+        hidden_dim=H,
+        intermediate_dim=I,
+        max_sequence_length=512,
+    )
+    model = BertPretrainer(backbone)
+    model.compile(
+        optimizer=create_optimizer("adamw", 1e-4, no_decay=no_decay_variables(model)),
+        jit_compile=jit,
+    )
+    return _keras_step(model)
+
+
+def keras_hub_model(jit: bool = True):
+    import keras_hub
+
+    backbone = keras_hub.models.BertBackbone(
+        vocabulary_size=V,
+        num_layers=L,
+        num_heads=A,
+        hidden_dim=H,
+        intermediate_dim=I,
+        max_sequence_length=512,
+    )
+    inputs = {
+        k: keras.Input((None,), dtype="int32", name=k)
+        for k in ("token_ids", "segment_ids", "padding_mask", "mask_positions")
+    }
+    out = backbone({k: inputs[k] for k in ("token_ids", "segment_ids", "padding_mask")})
+    mlm = keras_hub.layers.MaskedLMHead(
+        vocabulary_size=V,
+        token_embedding=backbone.token_embedding,
+        intermediate_activation="gelu",
+        name="mlm_logits",
+    )
+    nsp = keras.layers.Dense(2, name="nsp_logits")
+    model = keras.Model(
+        inputs,
+        {
+            "mlm_logits": mlm(out["sequence_output"], inputs["mask_positions"]),
+            "nsp_logits": nsp(out["pooled_output"]),
+        },
+    )
+    loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    model.compile(optimizer=adamw(), loss={"mlm_logits": loss, "nsp_logits": loss}, jit_compile=jit)
+    return _keras_step(model)
+
+
+def _keras_step(model):
+    x, y, w = (tf.nest.map_structure(tf.constant, part) for part in batch())
+    return lambda: model.train_on_batch(x, y, w)
+
+
+def hugging_face():
+    import torch
+    from transformers import BertConfig, BertForPreTraining
+
+    torch.manual_seed(0)
+    config = BertConfig(
+        vocab_size=V,
+        hidden_size=H,
+        num_hidden_layers=L,
+        num_attention_heads=A,
+        intermediate_size=I,
+        max_position_embeddings=512,
+    )
+    model = BertForPreTraining(config).train()
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=0.01, eps=1e-6)
+    x, y, _ = batch()
+    labels = np.full((B, S), -100, "int64")
+    np.put_along_axis(labels, x["mask_positions"].astype("int64"), y["mlm_logits"], axis=1)
+    inputs = dict(
+        input_ids=torch.tensor(x["token_ids"], dtype=torch.long),
+        token_type_ids=torch.tensor(x["segment_ids"], dtype=torch.long),
+        attention_mask=torch.tensor(x["padding_mask"], dtype=torch.long),
+        labels=torch.tensor(labels),
+        next_sentence_label=torch.tensor(y["nsp_logits"], dtype=torch.long),
+    )
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        loss = model(**inputs).loss
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+
+    return step
+
+
+def matmul_peak() -> dict[str, float]:
+    a = tf.random.normal((2048, 2048))
+    flops = 2 * 2048**3
+    result = {}
+    for name, jit in (("xla", True), ("onednn", False)):
+        f = tf.function(lambda m: tf.matmul(m, m), jit_compile=jit)
+        f(a).numpy()
+        times = []
+        for _ in range(5):
+            t = time.perf_counter()
+            for _ in range(5):
+                f(a)
+            f(a).numpy()
+            times.append((time.perf_counter() - t) / 6)
+        result[name] = flops / min(times) / 1e9
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=5, help="timed steps per round")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--only", nargs="*", default=["ours", "keras-hub", "hugging-face"])
+    args = parser.parse_args()
+    import torch
+
+    torch.set_num_threads(os.cpu_count() or 1)
+    print(f"load average before: {os.getloadavg()}; cpus: {os.cpu_count()}")
+    builders = {"ours": ours, "keras-hub": keras_hub_model, "hugging-face": hugging_face}
+    steps = {}
+    for name in args.only:
+        t = time.perf_counter()
+        steps[name] = builders[name]()
+        for _ in range(args.warmup):
+            steps[name]()
+        print(f"{name}: built + {args.warmup} warm-up steps in {time.perf_counter() - t:.1f}s")
+    rates: dict[str, list[float]] = {name: [] for name in steps}
+    for _ in range(args.rounds):
+        for name, step in steps.items():
+            t = time.perf_counter()
+            for _ in range(args.steps):
+                step()
+            rates[name].append(args.steps * B / (time.perf_counter() - t))
+    peak = matmul_peak()
+    print(f"load average after: {os.getloadavg()}")
+    median = {name: statistics.median(r) for name, r in rates.items()}
+    for name, r in rates.items():
+        print(f"{name:>13}: {median[name]:6.2f} seq/s (rounds: {', '.join(f'{v:.2f}' for v in r)})")
+    if "ours" in median:
+        for name in median:
+            if name != "ours":
+                print(f"ours / {name}: {median['ours'] / median[name]:.2f}x")
+        gflop = step_flops() / 1e9
+        achieved = median["ours"] / B * gflop
+        best = max(peak.values())
+        print(f"step = {gflop:.1f} GFLOP (matmuls; MLM logits at masked positions only)")
+        print(
+            f"fp32 matmul peak: XLA {peak['xla']:.0f}, oneDNN {peak['onednn']:.0f} GFLOP/s; "
+            f"ours {achieved:.0f} GFLOP/s = {achieved / best:.0%} of the best"
+        )
+
+
+if __name__ == "__main__":
+    main()
