@@ -93,7 +93,9 @@ def decode_entities(
     safe_start = tf.where(present, ent_start, 0)
     safe_len = tf.where(present, ent_end - ent_start, 0)
     entity_text = tf.strings.substr(texts, safe_start, safe_len, unit="BYTE")
-    char_start = tf.strings.length(tf.strings.substr(texts, tf.zeros_like(safe_start), safe_start, unit="BYTE"), "UTF8_CHAR")
+    char_start = tf.strings.length(
+        tf.strings.substr(texts, tf.zeros_like(safe_start), safe_start, unit="BYTE"), "UTF8_CHAR"
+    )
     char_end = char_start + tf.strings.length(entity_text, "UTF8_CHAR")
     labels = tf.gather(tf.constant(type_names + [""]), tf.where(present, ent_type, len(type_names)))
     return {

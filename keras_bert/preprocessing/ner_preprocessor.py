@@ -95,7 +95,6 @@ class NerPreprocessor:
         return x, y, sample_weight
 
 
-
 def text_inputs(preprocessor: NerPreprocessor, text: tf.Tensor) -> dict[str, tf.Tensor]:
     """Raw text (B,) string -> packed inputs plus byte offsets, for in-graph NER on user text.
 

@@ -81,7 +81,8 @@ def best_answers(
     start_char = tf.strings.length(
         tf.strings.substr(
             context, tf.zeros_like(start_byte), tf.maximum(start_byte, 0), unit="BYTE"
-        ), unit="UTF8_CHAR"
+        ),
+        unit="UTF8_CHAR",
     )
     return {
         "answer": answer,

@@ -8,7 +8,11 @@ import pytest
 import tensorflow as tf
 from conftest import make_packer
 
-from keras_bert.preprocessing.ner_postprocessing import continuation_table, decode_entities, word_tags
+from keras_bert.preprocessing.ner_postprocessing import (
+    continuation_table,
+    decode_entities,
+    word_tags,
+)
 from keras_bert.preprocessing.ner_preprocessor import NerPreprocessor, text_inputs
 
 LABELS = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
@@ -87,7 +91,7 @@ def test_decode_entities_in_graph_char_spans(tokenizer):
     table = continuation_table(tokenizer.vocabulary)
     fn = tf.function(lambda *a: decode_entities(*a, label_names=LABELS, continuation=table, max_entities=4))
     out = fn(tf.constant([text]), logits, ids, inputs["token_start"], inputs["token_end"])
-    got = [(t.decode(), l.decode(), int(s), int(e)) for t, l, s, e in zip(
+    got = [(t.decode(), lab.decode(), int(s), int(e)) for t, lab, s, e in zip(
         out["entity_text"].numpy()[0], out["entity_label"].numpy()[0],
         out["entity_start"].numpy()[0], out["entity_end"].numpy()[0], strict=True)]
     assert got[0] == ("Zoë Schwarzenegger", "PER", 0, 18)

@@ -9,7 +9,11 @@ import tensorflow as tf
 from conftest import make_packer
 
 from keras_bert.preprocessing.squad_postprocessing import best_answers, nbest_answers
-from keras_bert.preprocessing.squad_preprocessor import SquadPreprocessor, byte_to_char, char_to_byte
+from keras_bert.preprocessing.squad_preprocessor import (
+    SquadPreprocessor,
+    byte_to_char,
+    char_to_byte,
+)
 
 SEQ, STRIDE, MAXQ = 24, 6, 5
 # 40 plain words, each one WordPiece token in the uncased vocab.
