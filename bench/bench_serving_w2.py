@@ -49,7 +49,6 @@ def long_batch(n: int = 32) -> list[str]:
 
 def build_ours(classifier, tokenizer, out_dir: str):
     import tensorflow as tf
-
     from keras_bert.export.build import build_servable
     from keras_bert.export.writer import export_servable
 
@@ -114,21 +113,23 @@ def main() -> None:
     tokenizer = WordPieceTokenizer(os.path.join(minilm, "vocab.txt"))
     fp32 = BertClassifier(load_backbone(minilm), 2, dropout=0.0)
     head_kernel, head_bias = (np.asarray(w) for w in fp32.get_layer("logits").get_weights())
-    bf16 = BertClassifier(load_backbone(minilm, dtype="mixed_bfloat16"), 2, dropout=0.0)
-    bf16.get_layer("logits").set_weights([head_kernel, head_bias])
-
     work = tempfile.mkdtemp(prefix="w2_")
     systems: dict[str, Callable] = {
-        "ours fp32": build_ours(fp32, tokenizer, os.path.join(work, "fp32", "1")),
-        "ours bf16": build_ours(bf16, tokenizer, os.path.join(work, "bf16", "1")),
-        "huggingface": build_hf(minilm, head_kernel, head_bias),
+        "ours fp32": build_ours(fp32, tokenizer, os.path.join(work, "fp32", "1"))
     }
+    try:
+        bf16 = BertClassifier(load_backbone(minilm, dtype="mixed_bfloat16"), 2, dropout=0.0)
+        bf16.get_layer("logits").set_weights([head_kernel, head_bias])
+        systems["ours bf16"] = build_ours(bf16, tokenizer, os.path.join(work, "bf16", "1"))
+    except Exception as error:  # noqa: BLE001  (report and time the rest)
+        print(f"ours bf16: skipped, the mixed_bfloat16 backbone failed: {str(error).splitlines()[0][:200]}")
+    systems["huggingface"] = build_hf(minilm, head_kernel, head_bias)
     if not args.skip_keras_hub:
         systems["keras-hub"] = build_keras_hub(os.path.join(minilm, "vocab.txt"))
 
     batch = long_batch()
     ref = systems["huggingface"](batch)
-    for name in ("ours fp32", "ours bf16"):
+    for name in [n for n in systems if n.startswith("ours")]:
         diff = float(np.abs(systems[name](batch) - ref).max())
         print(f"max |p_{name} - p_hf| on the batch-32 passages: {diff:.2e}")
 

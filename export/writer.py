@@ -13,7 +13,6 @@ import tempfile
 from pathlib import Path
 
 import tensorflow as tf
-
 from keras_bert.export.method_names import set_method_names
 from keras_bert.export.op_check import check_ops
 from keras_bert.export.servable import ServableModule

@@ -38,6 +38,7 @@ def run(args: argparse.Namespace) -> int:
     from keras_bert.export.build import build_servable, find_vocabulary, load_task_model
     from keras_bert.export.op_check import UnsupportedOpsError
     from keras_bert.export.writer import export_servable
+
     from keras_bert.tokenizers.wordpiece_tokenizer import WordPieceTokenizer
 
     tokenizer = WordPieceTokenizer(find_vocabulary(args.model, args.vocab), lowercase=not args.no_lowercase)

@@ -45,7 +45,6 @@ def _inputs(args: argparse.Namespace) -> dict[str, list[str]]:
 
 def run(args: argparse.Namespace) -> int:
     import grpc
-
     from keras_bert.export.client import FORMATTERS, predict
 
     try:

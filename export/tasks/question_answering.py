@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import tensorflow as tf
-
 from keras_bert.export.servable import ServableModule
+
 from keras_bert.preprocessing.squad_postprocessing import best_answers
 
 

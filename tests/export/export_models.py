@@ -7,7 +7,6 @@ import pathlib
 import keras
 import numpy as np
 from keras import ops
-
 from keras_bert.export.build import build_servable
 from keras_bert.export.writer import export_servable
 

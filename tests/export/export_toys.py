@@ -5,7 +5,6 @@ from __future__ import annotations
 import pathlib
 
 import tensorflow as tf
-
 from keras_bert.export.method_names import CLASSIFY, REGRESS, set_method_names
 
 

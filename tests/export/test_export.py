@@ -18,7 +18,6 @@ if not hasattr(preprocessing, "SegmentPacker"):
     pytest.skip("keras_bert.preprocessing.SegmentPacker not available yet", allow_module_level=True)
 
 import tensorflow as tf  # noqa: E402
-
 from export_models import (  # noqa: E402
     CLASS_LABELS,
     MARKER_QA_OPTIONS,
@@ -268,13 +267,12 @@ def test_op_check_lists_library_ops_and_fails_naming_them(exported, monkeypatch)
 def test_serving_the_exports_over_grpc(exported, capsys):
     import argparse
 
-    from tensorflow_serving.apis import classification_pb2, prediction_service_pb2_grpc
-
     import grpc
     from keras_bert.export.client import predict
     from keras_bert.export.commands import predict as predict_command
     from keras_bert.export.server.main import start_server
     from keras_bert.export.server.registry import ModelSource
+    from tensorflow_serving.apis import classification_pb2, prediction_service_pb2_grpc
 
     server = start_server(
         [ModelSource("qa", str(exported["question-answering"].parent)),

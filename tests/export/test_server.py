@@ -11,6 +11,9 @@ import grpc
 import numpy as np
 import pytest
 import tensorflow as tf
+from keras_bert.export.server.main import start_server
+from keras_bert.export.server.registry import ModelSource
+from keras_bert.export.server.validation import Limits
 from tensorflow.core.framework import tensor_pb2
 from tensorflow_serving.apis import (
     classification_pb2,
@@ -21,10 +24,6 @@ from tensorflow_serving.apis import (
     prediction_service_pb2_grpc,
     regression_pb2,
 )
-
-from keras_bert.export.server.main import start_server
-from keras_bert.export.server.registry import ModelSource
-from keras_bert.export.server.validation import Limits
 
 TIMEOUT = 10.0
 
