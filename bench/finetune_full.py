@@ -26,7 +26,7 @@ RUNS: dict[str, tuple[str, str, str, float, list[str]]] = {
     "rt": ("classify", "rotten_tomatoes", "accuracy", 0.75,
            ["--sequence-length", "64", "--epochs", "2", "--batch-size", "32"]),
     "bbc": ("classify", "bbc", "accuracy", 0.95,
-            ["--sequence-length", "128", "--epochs", "3", "--batch-size", "16"]),
+            ["--sequence-length", "128", "--epochs", "2", "--batch-size", "16"]),
     "boolq": ("classify", "boolq", "accuracy", 0.65,
               ["--sequence-length", "192", "--epochs", "1", "--batch-size", "32",
                "--max-examples", "6000", "--learning-rate", "5e-5"]),
