@@ -19,7 +19,6 @@ seed, so the data position is restored by skipping the batches already consumed.
 from __future__ import annotations
 
 import dataclasses
-import math
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -116,9 +115,8 @@ def make_dataset_fn(config: PretrainConfig, vocabulary_size: int) -> DatasetFn:
     if fmt == "text":
         from keras_bert.data.corpus import bundled_corpus_files
         from keras_bert.data.dynamic_pretraining import dynamic_pretraining_dataset
-        from keras_bert.tokenizers import WordPieceTokenizer
-
         from keras_bert.presets import minilm_dir
+        from keras_bert.tokenizers import WordPieceTokenizer
 
         files = config.train_files or bundled_corpus_files()
         # Default: the uncased BERT vocabulary (30522 ids) shipped with the MiniLM package.

@@ -122,7 +122,7 @@ def test_weight_decay_exclusion_applies_in_adamw():
     gamma = keras.Variable(np.ones((2,), "float32"), name="gamma")
     opt = create_optimizer("adamw", 0.1, weight_decay=0.5, global_clipnorm=None, no_decay=[bias, gamma])
     zeros = [np.zeros((2, 2), "float32"), np.zeros(2, "float32"), np.zeros(2, "float32")]
-    opt.apply_gradients(zip(zeros, [kernel, bias, gamma]))
+    opt.apply_gradients(zip(zeros, [kernel, bias, gamma], strict=True))
     np.testing.assert_allclose(np.asarray(kernel), 1 - 0.1 * 0.5, rtol=1e-6)
     np.testing.assert_allclose(np.asarray(bias), 1.0)
     np.testing.assert_allclose(np.asarray(gamma), 1.0)
