@@ -19,8 +19,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import keras
-
     from keras_bert.data.tasks import DATASETS
     from keras_bert.tasks import common
 
@@ -29,7 +27,7 @@ def run(args: argparse.Namespace) -> int:
     model_dir = Path(args.model_dir)
     out = Path(args.out or model_dir)
     out.mkdir(parents=True, exist_ok=True)
-    model = keras.saving.load_model(model_dir / common.BEST_MODEL)
+    model = common.load_task_model(model_dir / common.BEST_MODEL)
     tokenizer = common.make_tokenizer(model_dir / common.VOCAB_FILE)
     config = common.RunConfig(**{k: v for k, v in info.items() if k in common.RunConfig.__dataclass_fields__})
     named = args.eval in DATASETS

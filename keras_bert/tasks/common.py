@@ -44,6 +44,15 @@ class RunConfig:
     version_2_with_negative: bool = False  # set from the data
 
 
+def load_task_model(path: str | Path) -> keras.Model:
+    """Load a `.keras` task model (imports the task classes so Keras can find them)."""
+    import keras_bert.models.bert_classifier  # noqa: F401
+    import keras_bert.models.bert_span_qa  # noqa: F401
+    import keras_bert.models.bert_token_tagger  # noqa: F401
+
+    return keras.saving.load_model(path)
+
+
 def load_backbone_and_vocab(init: str):
     """`init`: a preset name, a Hugging Face folder (config.json + weights + vocab.txt), or a model
     directory written by `keras-bert finetune` (its backbone is reused). Returns (backbone, vocab path).
@@ -53,14 +62,14 @@ def load_backbone_and_vocab(init: str):
 
     path = Path(init)
     if path.is_dir() and (path / BEST_MODEL).exists():
-        model = keras.saving.load_model(path / BEST_MODEL)
+        model = load_task_model(path / BEST_MODEL)
         return model.backbone, path / VOCAB_FILE
     if path.is_dir():
         from keras_bert.convert import load_backbone
 
         return load_backbone(path), path / VOCAB_FILE
     if path.suffix == ".keras" and path.exists():
-        model = keras.saving.load_model(path)
+        model = load_task_model(path)
         return getattr(model, "backbone", model), path.parent / VOCAB_FILE
     backbone = BertBackbone.from_preset(init)
     return backbone, presets.minilm_dir() / VOCAB_FILE  # BERT uncased vocabulary
