@@ -109,7 +109,7 @@ def make_optimizer(config: RunConfig, total_steps: int) -> keras.optimizers.Opti
 
 
 def make_strategy(name: str) -> tf.distribute.Strategy:
-    """The named `tf.distribute` strategy ("default": none). Also seeds Keras for the run."""
+    """The named `tf.distribute` strategy ("default": none)."""
     if name == "default":
         return tf.distribute.get_strategy()
     from keras_bert.training.strategies import create_strategy
