@@ -8,6 +8,7 @@ import keras
 from keras import ops
 
 from keras_bert.layers.activations import get_activation, truncated_normal
+from keras_bert.layers.hash_dropout import HashDropout
 
 # Added to attention scores at padded keys; finite so that a fully padded row stays NaN-free.
 _MASK_PENALTY = -1e9
@@ -88,8 +89,8 @@ class TransformerEncoderBlock(keras.layers.Layer):
         self.intermediate = dense(self.intermediate_dim, "intermediate")
         self.output_dense = dense(hidden_dim, "output")
         self.output_layer_norm = layer_norm("output_layer_norm")
-        self.attention_probs_dropout = keras.layers.Dropout(self.attention_dropout)
-        self.hidden_dropout = keras.layers.Dropout(self.dropout)
+        self.attention_probs_dropout = HashDropout(self.attention_dropout)
+        self.hidden_dropout = HashDropout(self.dropout)
 
         sequence_shape = (input_shape[0], input_shape[1], hidden_dim)
         self.qkv.build(sequence_shape)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from keras_bert.layers import PositionEmbedding, TransformerEncoderBlock
+from keras_bert.layers import HashDropout, PositionEmbedding, TransformerEncoderBlock
 from keras_bert.layers.activations import truncated_normal
 
 
@@ -71,7 +71,7 @@ class BertBackbone(keras.Model):
         self.embeddings_layer_norm = keras.layers.LayerNormalization(
             epsilon=layer_norm_epsilon, dtype=dtype, name="embeddings_layer_norm"
         )
-        self.embeddings_dropout = keras.layers.Dropout(dropout, dtype=dtype, name="embeddings_dropout")
+        self.embeddings_dropout = HashDropout(dropout, dtype=dtype, name="embeddings_dropout")
         self.transformer_layers = [
             TransformerEncoderBlock(
                 num_heads=num_heads,
