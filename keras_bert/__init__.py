@@ -1,8 +1,50 @@
-"""keras-bert: BERT in Keras 3, from raw text to a TF Serving endpoint."""
+"""keras-bert: BERT in Keras 3, from raw text to a TF Serving endpoint.
 
-from keras_bert.models import BertBackbone, BertPretrainer
-from keras_bert.presets import PRESETS, minilm_dir
+The models are imported eagerly so that `import keras_bert` registers them for
+`keras.saving.load_model`; the rest (tokenizers, preprocessing, convert) load lazily on first use.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from keras_bert.models import (  # noqa: F401 (registers the Keras classes)
+    BertBackbone,
+    BertClassifier,
+    BertPretrainer,
+    BertSpanQA,
+    BertTokenTagger,
+)
 
 __version__ = "0.1.0"
 
-__all__ = ["PRESETS", "BertBackbone", "BertPretrainer", "minilm_dir"]
+_EXPORTS = {
+    "BertBackbone": "keras_bert.models.bert_backbone",
+    "BertPretrainer": "keras_bert.models.bert_pretrainer",
+    "BertClassifier": "keras_bert.models.bert_classifier",
+    "BertTokenTagger": "keras_bert.models.bert_token_tagger",
+    "BertSpanQA": "keras_bert.models.bert_span_qa",
+    "WordPieceTokenizer": "keras_bert.tokenizers",
+    "build_vocabulary": "keras_bert.tokenizers",
+    "SegmentPacker": "keras_bert.preprocessing",
+    "MlmMasker": "keras_bert.preprocessing",
+    "PRESETS": "keras_bert.presets",
+    "minilm_dir": "keras_bert.presets",
+    "load_backbone": "keras_bert.convert",
+    "load_model": "keras_bert.convert",
+    "save_hf": "keras_bert.convert",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'keras_bert' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_EXPORTS[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted([*globals(), *_EXPORTS])

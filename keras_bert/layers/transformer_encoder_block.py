@@ -89,8 +89,8 @@ class TransformerEncoderBlock(keras.layers.Layer):
         self.intermediate = dense(self.intermediate_dim, "intermediate")
         self.output_dense = dense(hidden_dim, "output")
         self.output_layer_norm = layer_norm("output_layer_norm")
-        self.attention_probs_dropout = HashDropout(self.attention_dropout)
-        self.hidden_dropout = HashDropout(self.dropout)
+        self.attention_probs_dropout = HashDropout(self.attention_dropout, dtype=self.dtype_policy)
+        self.hidden_dropout = HashDropout(self.dropout, dtype=self.dtype_policy)
 
         sequence_shape = (input_shape[0], input_shape[1], hidden_dim)
         self.qkv.build(sequence_shape)

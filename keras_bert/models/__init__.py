@@ -1,6 +1,9 @@
 """Models: the backbone and the task models built on it."""
 
 from keras_bert.models.bert_backbone import BertBackbone
+from keras_bert.models.bert_classifier import BertClassifier
 from keras_bert.models.bert_pretrainer import BertPretrainer
+from keras_bert.models.bert_span_qa import BertSpanQA
+from keras_bert.models.bert_token_tagger import BertTokenTagger
 
-__all__ = ["BertBackbone", "BertPretrainer"]
+__all__ = ["BertBackbone", "BertClassifier", "BertPretrainer", "BertSpanQA", "BertTokenTagger"]

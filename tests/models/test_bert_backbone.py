@@ -105,3 +105,16 @@ def test_mixed_bfloat16_policy(tiny_config):
         np.testing.assert_allclose(got[real], expected[real], atol=0.1)
     finally:
         keras.mixed_precision.set_global_policy("float32")
+
+
+def test_mixed_bfloat16_as_constructor_dtype(tiny_config):
+    reference = BertBackbone(**tiny_config)
+    backbone = BertBackbone(**tiny_config, dtype="mixed_bfloat16")  # no global policy
+    backbone.set_weights(reference.get_weights())
+    inputs = random_inputs()
+    got = backbone(inputs)["sequence_output"]
+    assert keras.backend.standardize_dtype(got.dtype) == "bfloat16"
+    real = inputs["padding_mask"].astype(bool)
+    got = keras.ops.convert_to_numpy(keras.ops.cast(got, "float32"))
+    expected = reference(inputs)["sequence_output"].numpy()
+    np.testing.assert_allclose(got[real], expected[real], atol=0.1)
