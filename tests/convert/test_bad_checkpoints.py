@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 
 from keras_bert import BertBackbone
-from keras_bert.convert import WeightMismatchError, detect_format, load_backbone, load_weights, save_hf
+from keras_bert.convert import (
+    WeightMismatchError,
+    detect_format,
+    load_backbone,
+    load_weights,
+    save_hf,
+)
 from keras_bert.convert.safetensors_io import read_safetensors, write_safetensors
 
 
@@ -40,7 +46,7 @@ def test_misshaped_tensor_names_both_shapes_and_nothing_half_loads(hf_folder, ti
     message = str(info.value)
     assert "encoder.layer.0.intermediate.dense.weight" in message
     assert "(31, 16)" in message and "(32, 16)" in message
-    for old, new in zip(before, model.get_weights()):
+    for old, new in zip(before, model.get_weights(), strict=True):
         np.testing.assert_array_equal(old, new)  # nothing was assigned
 
 

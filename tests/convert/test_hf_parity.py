@@ -117,7 +117,7 @@ def test_hugging_face_round_trip_is_lossless(hf_pretraining, tmp_path):
     # Hugging Face itself loads what we wrote and computes the same logits.
     reloaded = transformers.BertForPreTraining.from_pretrained(tmp_path / "out").eval()
     x = _pretraining_batch(1)
-    for a, b in zip(_hf_pretraining_logits(reloaded, x), _hf_pretraining_logits(hf_model, x)):
+    for a, b in zip(_hf_pretraining_logits(reloaded, x), _hf_pretraining_logits(hf_model, x), strict=True):
         np.testing.assert_allclose(a, b, atol=1e-6)
 
 
