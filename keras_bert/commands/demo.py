@@ -18,7 +18,7 @@ SENTENCES = [
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--work-dir", default="outputs/demo", help="where artefacts are written")
     parser.add_argument("--pretrain-steps", type=int, default=300)
-    parser.add_argument("--finetune-steps", type=int, default=150)
+    parser.add_argument("--finetune-steps", type=int, default=80)
     parser.add_argument("--port", type=int, default=8500, help="gRPC port of the dev server")
     parser.add_argument("--rest-port", type=int, default=8501, help="REST port of the dev server")
 
