@@ -101,9 +101,9 @@ class TransformerEncoderBlock(keras.layers.Layer):
         self.output_layer_norm.build(sequence_shape)
         self.built = True
 
-    def _self_attention(self, x, padding_mask, training):
-        batch, seq = ops.shape(x)[0], ops.shape(x)[1]
-        qkv = self.qkv(x)  # (B, T, 3H)
+    def _self_attention(self, x, batch, seq, padding_mask, training):
+        """(B*T, H) tokens -> (B*T, H) attention context (before the output projection)."""
+        qkv = self.qkv(x)  # (B*T, 3H)
         qkv = ops.reshape(qkv, (batch, seq, 3, self.num_heads, self.head_dim))
         qkv = ops.transpose(qkv, (2, 0, 3, 1, 4))  # (3, B, N, T, D)
         query, key, value = qkv[0], qkv[1], qkv[2]
@@ -117,13 +117,18 @@ class TransformerEncoderBlock(keras.layers.Layer):
         probs = self.attention_probs_dropout(probs, training=training)
         context = ops.matmul(probs, value)  # (B, N, T, D)
         context = ops.transpose(context, (0, 2, 1, 3))  # (B, T, N, D)
-        return ops.reshape(context, (batch, seq, self.hidden_dim))  # (B, T, H)
+        return ops.reshape(context, (-1, self.hidden_dim))  # (B*T, H)
 
     def call(self, inputs, padding_mask=None, training=None):
-        attended = self.attention_output(self._self_attention(inputs, padding_mask, training))
-        x = self.attention_layer_norm(inputs + self.hidden_dropout(attended, training=training))
-        ffn = self.output_dense(self._activation_fn(self.intermediate(x)))  # (B, T, H)
-        return self.output_layer_norm(x + self.hidden_dropout(ffn, training=training))
+        batch, seq = ops.shape(inputs)[0], ops.shape(inputs)[1]
+        # Tokens flattened to (B*T, H): every dense layer is then one plain 2-D matmul rather than
+        # a tensordot (a dozen shape ops each), which is most of a small batch's graph overhead.
+        x = ops.reshape(inputs, (-1, self.hidden_dim))
+        attended = self.attention_output(self._self_attention(x, batch, seq, padding_mask, training))
+        x = self.attention_layer_norm(x + self.hidden_dropout(attended, training=training))
+        ffn = self.output_dense(self._activation_fn(self.intermediate(x)))  # (B*T, H)
+        x = self.output_layer_norm(x + self.hidden_dropout(ffn, training=training))
+        return ops.reshape(x, (batch, seq, self.hidden_dim))
 
     def compute_output_shape(self, input_shape):
         return input_shape

@@ -70,10 +70,7 @@ class BertPretrainer(keras.Model):
         """Defaults: AdamW (no decay on LayerNorm/bias), MLM loss averaged over mask weights, NSP loss,
         weighted MLM/NSP accuracy."""
         if optimizer == "auto":
-            optimizer = keras.optimizers.AdamW(
-                learning_rate=learning_rate, weight_decay=0.01, epsilon=1e-6, global_clipnorm=1.0
-            )
-            optimizer.exclude_from_weight_decay(var_names=["bias", "gamma", "beta"])
+            optimizer = self._default_optimizer(learning_rate)
         if loss == "auto":
             loss = {
                 "mlm_logits": keras.losses.SparseCategoricalCrossentropy(
@@ -89,6 +86,26 @@ class BertPretrainer(keras.Model):
                 "nsp_logits": [keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
             }
         super().compile(optimizer=optimizer, loss=loss, weighted_metrics=weighted_metrics, **kwargs)
+
+    def _default_optimizer(self, learning_rate: float) -> keras.optimizers.Optimizer:
+        """AdamW (decay 0.01, eps 1e-6, global clip 1.0), no decay on LayerNorm and biases.
+
+        On TensorFlow it is `training.optimizers.AdamW`, which clips the gradient *after* the
+        cross-replica sum (Keras' own clips each replica's part under `tf.distribute`).
+        """
+        if keras.backend.backend() == "tensorflow":
+            # TF-only edge, imported here so the model itself stays backend-neutral.
+            from keras_bert.training.optimizers import (  # noqa: PLC0415
+                create_optimizer,
+                no_decay_variables,
+            )
+
+            return create_optimizer("adamw", learning_rate, no_decay=no_decay_variables(self))
+        optimizer = keras.optimizers.AdamW(
+            learning_rate=learning_rate, weight_decay=0.01, epsilon=1e-6, global_clipnorm=1.0
+        )
+        optimizer.exclude_from_weight_decay(var_names=["bias", "gamma", "beta"])
+        return optimizer
 
     def get_config(self) -> dict:
         return {

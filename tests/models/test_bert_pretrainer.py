@@ -67,3 +67,16 @@ def test_pretrainer_keras_round_trip(tiny_config, tmp_path):
     got = loaded(x)
     np.testing.assert_array_equal(got["mlm_logits"].numpy(), expected["mlm_logits"].numpy())
     assert loaded.mlm_head.token_embedding is loaded.backbone.token_embedding
+
+
+def test_default_optimizer_clips_after_all_reduce_and_skips_decay_on_norms_and_biases(tiny_config):
+    from keras_bert.training.optimizers import ClipAfterAllReduce  # noqa: PLC0415
+
+    pretrainer = BertPretrainer(BertBackbone(**tiny_config))
+    pretrainer.compile()
+    optimizer = pretrainer.optimizer
+    assert isinstance(optimizer, ClipAfterAllReduce)  # Keras' own clips per replica under mirrored.
+    assert optimizer.global_clipnorm == 1.0 and optimizer.weight_decay == 0.01
+    decayed = {v.path for v in pretrainer.trainable_variables if optimizer._use_weight_decay(v)}
+    assert any(p.endswith("qkv/kernel") for p in decayed)
+    assert not any(p.endswith(("bias", "gamma", "beta")) for p in decayed)
