@@ -34,6 +34,7 @@ def build_servable(
     null_score_diff_threshold: float = 0.0,
     max_entities: int = 16,
     top_k: int = 5,
+    max_masks: int = 4,
     pooling: str = "mean",
     normalize: bool = False,
 ) -> ServableModule:
@@ -64,7 +65,9 @@ def build_servable(
         pre = NerPreprocessor(tokenizer, sequence_length)
         return tasks.TokenClassificationServable(model, pre, label_names, max_entities)
     if task == "fill-mask":
-        return tasks.FillMaskServable(model, tokenizer, _packer(tokenizer, sequence_length), top_k)
+        return tasks.FillMaskServable(
+            model, tokenizer, _packer(tokenizer, sequence_length), top_k, max_masks
+        )
     if task == "embedding":
         return tasks.EmbeddingServable(
             model, tokenizer, _packer(tokenizer, sequence_length), pooling, normalize

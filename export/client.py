@@ -83,10 +83,18 @@ def format_token_classification(out: dict[str, np.ndarray]) -> list[str]:
 
 
 def format_fill_mask(out: dict[str, np.ndarray]) -> list[str]:
-    return [
-        ", ".join(f"{_text(t)} ({float(s):.3f})" for t, s in zip(tokens, scores, strict=True))
-        for tokens, scores in zip(out["tokens"], out["scores"], strict=True)
-    ]
+    """One line per text: `[MASK] 1: candidate (p), ... | [MASK] 2: ...` (padding masks skipped)."""
+    lines = []
+    for masks_tokens, masks_scores in zip(out["tokens"], out["scores"], strict=True):
+        answered = [
+            f"[MASK] {i + 1}: " + ", ".join(
+                f"{_text(t)} ({float(s):.3f})" for t, s in zip(tokens, scores, strict=True)
+            )
+            for i, (tokens, scores) in enumerate(zip(masks_tokens, masks_scores, strict=True))
+            if float(scores[0]) >= 0
+        ]
+        lines.append(" | ".join(answered) or "(no [MASK] in the text)")
+    return lines
 
 
 def format_embedding(out: dict[str, np.ndarray]) -> list[str]:

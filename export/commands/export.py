@@ -24,6 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--null_score_diff_threshold", type=float, default=0.0)
     parser.add_argument("--max_entities", type=int, default=16)
     parser.add_argument("--top_k", type=int, default=5)
+    parser.add_argument("--max_masks", type=int, default=4, help="fill-mask: [MASK]s answered per text")
     parser.add_argument("--pooling", choices=("mean", "pooled", "cls"), default="mean")
     parser.add_argument("--normalize", action="store_true", help="L2-normalise embeddings")
     parser.add_argument("--skip_op_check", action="store_true")
@@ -57,6 +58,7 @@ def run(args: argparse.Namespace) -> int:
         null_score_diff_threshold=args.null_score_diff_threshold,
         max_entities=args.max_entities,
         top_k=args.top_k,
+        max_masks=args.max_masks,
         pooling=args.pooling,
         normalize=args.normalize,
     )

@@ -23,6 +23,11 @@ for library in sorted((_TF_TEXT / "python").rglob("*.so")):
     tf.load_op_library(str(library))
 
 
+def _decoded(value):
+    """Nested lists of bytes -> the same nesting of UTF-8 strings."""
+    return value.decode("utf-8") if isinstance(value, bytes) else [_decoded(v) for v in value]
+
+
 def main(requests_path: str, out_path: str) -> None:
     with open(requests_path) as f:
         requests = json.load(f)
@@ -35,11 +40,7 @@ def main(requests_path: str, out_path: str) -> None:
         out = {}
         for name, tensor in fn(**inputs).items():
             value = tensor.numpy()
-            out[name] = (
-                [[b.decode("utf-8") for b in row] if hasattr(row, "__len__") and not isinstance(row, bytes)
-                 else row.decode("utf-8") for row in value.tolist()]
-                if tensor.dtype == tf.string else value.tolist()
-            )
+            out[name] = _decoded(value.tolist()) if tensor.dtype == tf.string else value.tolist()
         results.append(out)
     modules = sorted(
         m for m, mod in sys.modules.items()
