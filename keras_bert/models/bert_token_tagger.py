@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import keras
 
-from keras_bert.models._task_base import backbone_from_config, serialize_backbone
+from keras_bert.models._task_base import DenseHeadModel
 
 
 @keras.saving.register_keras_serializable(package="keras_bert")
-class BertTokenTagger(keras.Model):
+class BertTokenTagger(DenseHeadModel):
     """Dropout + dense head applied at every position.
 
     Args:
@@ -24,27 +24,8 @@ class BertTokenTagger(keras.Model):
         special tokens, padding and non-first sub-tokens (see `NerPreprocessor`).
     """
 
-    def __init__(
-        self,
-        backbone: keras.Model,
-        num_classes: int,
-        dropout: float = 0.1,
-        label_names: list[str] | None = None,
-        **kwargs,
-    ):
-        inputs = backbone.input
-        sequence = backbone(inputs)["sequence_output"]  # (B, T, H)
-        sequence = keras.layers.Dropout(dropout, name="tagger_dropout")(sequence)
-        logits = keras.layers.Dense(
-            num_classes,
-            kernel_initializer=keras.initializers.TruncatedNormal(stddev=0.02),
-            name="logits",
-        )(sequence)  # (B, T, C)
-        super().__init__(inputs=inputs, outputs=logits, **kwargs)
-        self.backbone = backbone
-        self.num_classes = num_classes
-        self.dropout = dropout
-        self.label_names = list(label_names) if label_names is not None else None
+    features = "sequence_output"  # (B, T, H) -> logits (B, T, C)
+    dropout_name = "tagger_dropout"
 
     def compile(self, optimizer="auto", loss="auto", metrics="auto", **kwargs):
         """Defaults: AdamW(5e-5), sparse categorical cross-entropy on logits, token accuracy.
@@ -60,17 +41,3 @@ class BertTokenTagger(keras.Model):
         super().compile(
             optimizer=optimizer, loss=loss, weighted_metrics=metrics, **kwargs
         )
-
-    def get_config(self) -> dict:
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "backbone": serialize_backbone(self.backbone),
-            "num_classes": self.num_classes,
-            "dropout": self.dropout,
-            "label_names": self.label_names,
-        }
-
-    @classmethod
-    def from_config(cls, config: dict) -> BertTokenTagger:
-        return cls(**backbone_from_config(config))

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import tensorflow as tf
 
+from keras_bert.preprocessing._base import PackingPreprocessor
 
-class ClassificationPreprocessor:
+
+class ClassificationPreprocessor(PackingPreprocessor):
     """Tokenize one or two texts, pack `[CLS] a [SEP] (b [SEP])`, map label names to ids.
 
     Args:
@@ -20,18 +22,7 @@ class ClassificationPreprocessor:
     """
 
     def __init__(self, tokenizer, sequence_length: int = 128, label_names=None, packer=None):
-        if packer is None:
-            from keras_bert.preprocessing import SegmentPacker
-
-            packer = SegmentPacker(
-                sequence_length,
-                start_value=tokenizer.cls_token_id,
-                end_value=tokenizer.sep_token_id,
-                pad_value=tokenizer.pad_token_id,
-            )
-        self.tokenizer = tokenizer
-        self.packer = packer
-        self.sequence_length = sequence_length
+        super().__init__(tokenizer, sequence_length, packer)
         self.label_names = list(label_names) if label_names is not None else None
         self._table = None
         if self.label_names:

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import tensorflow as tf
 
+from keras_bert.preprocessing._base import PackingPreprocessor
+
 IGNORE = -1
 
 
-class NerPreprocessor:
+class NerPreprocessor(PackingPreprocessor):
     """Align word-level tags to WordPiece tokens.
 
     Args:
@@ -29,20 +31,6 @@ class NerPreprocessor:
     `word_index(words)`: int32 (B, T), index of the word whose first piece sits at each position,
         -1 elsewhere (maps token predictions back to words).
     """
-
-    def __init__(self, tokenizer, sequence_length: int = 128, packer=None):
-        if packer is None:
-            from keras_bert.preprocessing import SegmentPacker
-
-            packer = SegmentPacker(
-                sequence_length,
-                start_value=tokenizer.cls_token_id,
-                end_value=tokenizer.sep_token_id,
-                pad_value=tokenizer.pad_token_id,
-            )
-        self.tokenizer = tokenizer
-        self.packer = packer
-        self.sequence_length = sequence_length
 
     def _pieces(self, words: tf.RaggedTensor) -> tf.RaggedTensor:
         """(B, words) strings -> (B, words, pieces) int32; a word with no pieces becomes [UNK]."""

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import tensorflow as tf
 
+from keras_bert.preprocessing._base import PackingPreprocessor
+
 
 def char_to_byte(text: tf.Tensor, char_offset: tf.Tensor) -> tf.Tensor:
     """Byte offset of character `char_offset` in each UTF-8 string. (B,) string, (B,) int -> (B,) int32.
@@ -39,7 +41,7 @@ def _fill_rows(lengths: tf.Tensor, value: int) -> tf.RaggedTensor:
     )
 
 
-class SquadPreprocessor:
+class SquadPreprocessor(PackingPreprocessor):
     """Tokenize, truncate the question, split the context into overlapping windows and pack.
 
     Args:
@@ -75,18 +77,7 @@ class SquadPreprocessor:
             )
         if doc_stride <= 0:
             raise ValueError(f"doc_stride must be positive, got {doc_stride}")
-        if packer is None:
-            from keras_bert.preprocessing import SegmentPacker
-
-            packer = SegmentPacker(
-                sequence_length,
-                start_value=tokenizer.cls_token_id,
-                end_value=tokenizer.sep_token_id,
-                pad_value=tokenizer.pad_token_id,
-            )
-        self.tokenizer = tokenizer
-        self.packer = packer
-        self.sequence_length = sequence_length
+        super().__init__(tokenizer, sequence_length, packer)
         self.doc_stride = doc_stride
         self.max_query_length = max_query_length
 

@@ -1,4 +1,5 @@
-"""Shared fine-tuning plumbing: run config, model init, optimizer, callbacks, best-model keeping."""
+"""Shared fine-tuning plumbing: run config, model init, optimizer, callbacks, best-model keeping,
+and the train/evaluate driver `run_finetune` the task modules call."""
 
 from __future__ import annotations
 
@@ -8,9 +9,15 @@ import math
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 import keras
 import tensorflow as tf
+
+if TYPE_CHECKING:
+    from keras_bert.tokenizers import WordPieceTokenizer
+
+Preprocessor = TypeVar("Preprocessor")
 
 TASK_FILE = "task.json"
 BEST_MODEL = "best_model.keras"
@@ -206,3 +213,58 @@ def copy_vocab(vocab_path: Path, model_dir: Path) -> None:
     target = model_dir / VOCAB_FILE
     if Path(vocab_path).resolve() != target.resolve():
         target.write_bytes(Path(vocab_path).read_bytes())
+
+
+def run_finetune(
+    task: str,
+    config: RunConfig,
+    train: list,
+    evaluation: list,
+    *,
+    build_model: Callable[[keras.Model], keras.Model],
+    build_inputs: Callable[[WordPieceTokenizer], tuple[Preprocessor, tf.data.Dataset, int]],
+    evaluate: Callable[[keras.Model, Preprocessor], dict],
+    metric: str,
+    task_extra: dict | None = None,
+) -> dict:
+    """Fine-tune a task model from `config.init`, keeping the best one in `config.model_dir`.
+
+    Args:
+        task: the task name written to `task.json`.
+        config: the run's hyper-parameters.
+        train: training examples (already subset).
+        evaluation: evaluation examples (already subset).
+        build_model: backbone -> task model (called under the strategy scope).
+        build_inputs: tokenizer -> (preprocessor, training dataset, training rows per epoch).
+        evaluate: (model, preprocessor) -> metrics; keys starting with `_` are dropped.
+        metric: the metric that picks the best model (higher is better).
+        task_extra: more `task.json` entries.
+
+    Returns:
+        The best evaluation's metrics, `num_train` and `num_eval`.
+    """
+    model_dir = Path(config.model_dir)
+    model_dir.mkdir(parents=True, exist_ok=True)
+    strategy = make_strategy(config.strategy)
+    with strategy.scope():
+        backbone, vocab = load_backbone_and_vocab(config.init)
+        model = build_model(backbone)
+    tokenizer = make_tokenizer(vocab)
+    copy_vocab(vocab, model_dir)
+    preprocessor, train_ds, num_rows = build_inputs(tokenizer)
+    epochs, period, total = fit_schedule(config, -(-num_rows // config.batch_size))
+    if config.steps:
+        train_ds = train_ds.repeat()
+    with strategy.scope():
+        model.compile(optimizer=make_optimizer(config, total))
+
+    def run_eval(m: keras.Model) -> dict:
+        return {k: v for k, v in evaluate(m, preprocessor).items() if not k.startswith("_")}
+
+    keep = KeepBest(run_eval, model_dir, metric)
+    write_task_file(model_dir, task, config, task_extra or {})
+    model.fit(train_ds, epochs=epochs, steps_per_epoch=period if config.steps else None,
+              callbacks=callbacks(model_dir, keep), verbose=config.verbose)
+    best = max(keep.history, key=lambda h: h[metric])
+    return {**{k: v for k, v in best.items() if k not in ("train", "best")},
+            "num_train": len(train), "num_eval": len(evaluation)}

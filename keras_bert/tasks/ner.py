@@ -90,38 +90,24 @@ def finetune(data: TaskData, config: common.RunConfig) -> dict:
     from keras_bert.models.bert_token_tagger import BertTokenTagger
     from keras_bert.preprocessing.ner_preprocessor import NerPreprocessor
 
-    model_dir = Path(config.model_dir)
-    model_dir.mkdir(parents=True, exist_ok=True)
     train = common.subset(data.train, config.max_examples, config.seed)
     evaluation = common.subset(data.eval, config.max_eval_examples, config.seed)
     label_names = data.label_names or tag_vocabulary(train)
-    strategy = common.make_strategy(config.strategy)
-    with strategy.scope():
-        backbone, vocab = common.load_backbone_and_vocab(config.init)
-        model = BertTokenTagger(backbone, num_classes=len(label_names), label_names=label_names)
-    tokenizer = common.make_tokenizer(vocab)
-    common.copy_vocab(vocab, model_dir)
-    preprocessor = NerPreprocessor(tokenizer, config.sequence_length)
-    train_ds = dataset(train, label_names, preprocessor, config.batch_size, True, config.seed)
-    steps_per_epoch = -(-len(train) // config.batch_size)
-    epochs, period, total = common.fit_schedule(config, steps_per_epoch)
-    if config.steps:
-        train_ds = train_ds.repeat()
-    with strategy.scope():
-        model.compile(optimizer=common.make_optimizer(config, total))
 
-    def run_eval(m):
-        result = evaluate(m, preprocessor, evaluation, label_names)
-        result.pop("_predicted")
-        return result
+    def build_inputs(tokenizer):
+        preprocessor = NerPreprocessor(tokenizer, config.sequence_length)
+        train_ds = dataset(train, label_names, preprocessor, config.batch_size, True, config.seed)
+        return preprocessor, train_ds, len(train)
 
-    keep = common.KeepBest(run_eval, model_dir, "f1")
-    common.write_task_file(model_dir, "ner", config, {"label_names": label_names})
-    model.fit(train_ds, epochs=epochs, steps_per_epoch=period if config.steps else None,
-              callbacks=common.callbacks(model_dir, keep), verbose=config.verbose)
-    best = max(keep.history, key=lambda h: h["f1"])
-    return {**{k: v for k, v in best.items() if k not in ("train", "best")},
-            "num_train": len(train), "num_eval": len(evaluation), "skipped": str(data.report)}
+    result = common.run_finetune(
+        "ner", config, train, evaluation,
+        build_model=lambda backbone: BertTokenTagger(
+            backbone, num_classes=len(label_names), label_names=label_names),
+        build_inputs=build_inputs,
+        evaluate=lambda model, pre: evaluate(model, pre, evaluation, label_names),
+        metric="f1", task_extra={"label_names": label_names},
+    )
+    return {**result, "skipped": str(data.report)}
 
 
 def save_predictions_json(path: Path, result: dict) -> None:

@@ -126,36 +126,18 @@ def finetune(data: TaskData, config: common.RunConfig) -> dict:
     from keras_bert.models.bert_span_qa import BertSpanQA
 
     config.version_2_with_negative = data.version_2_with_negative
-    model_dir = Path(config.model_dir)
-    model_dir.mkdir(parents=True, exist_ok=True)
     train = common.subset(data.train, config.max_examples, config.seed)
     evaluation = common.subset(data.eval, config.max_eval_examples, config.seed)
-    strategy = common.make_strategy(config.strategy)
-    with strategy.scope():
-        backbone, vocab = common.load_backbone_and_vocab(config.init)
-        model = BertSpanQA(backbone)
-    tokenizer = common.make_tokenizer(vocab)
-    common.copy_vocab(vocab, model_dir)
-    preprocessor = make_preprocessor(tokenizer, config)
-    n_windows, n_answered = count_windows(train, preprocessor)
-    print(f"  {len(train)} training questions -> {n_windows} windows ({n_answered} with an answer)")
-    train_ds = dataset(train, preprocessor, config.batch_size, True, config.seed)
-    steps_per_epoch = -(-n_windows // config.batch_size)
-    epochs, period, total = common.fit_schedule(config, steps_per_epoch)
-    if config.steps:
-        train_ds = train_ds.repeat()
-    with strategy.scope():
-        model.compile(optimizer=common.make_optimizer(config, total))
 
-    def run_eval(m):
-        result = evaluate(m, preprocessor, evaluation, config)
-        result.pop("_predictions")
-        return result
+    def build_inputs(tokenizer):
+        preprocessor = make_preprocessor(tokenizer, config)
+        n_windows, n_answered = count_windows(train, preprocessor)
+        print(f"  {len(train)} training questions -> {n_windows} windows ({n_answered} with an answer)")
+        train_ds = dataset(train, preprocessor, config.batch_size, True, config.seed)
+        return preprocessor, train_ds, n_windows
 
-    keep = common.KeepBest(run_eval, model_dir, "f1")
-    common.write_task_file(model_dir, "qa", config, {})
-    model.fit(train_ds, epochs=epochs, steps_per_epoch=period if config.steps else None,
-              callbacks=common.callbacks(model_dir, keep), verbose=config.verbose)
-    best = max(keep.history, key=lambda h: h["f1"])
-    return {**{k: v for k, v in best.items() if k not in ("train", "best")},
-            "num_train": len(train), "num_eval": len(evaluation), "skipped": str(data.report)}
+    result = common.run_finetune(
+        "qa", config, train, evaluation, build_model=BertSpanQA, build_inputs=build_inputs,
+        evaluate=lambda model, pre: evaluate(model, pre, evaluation, config), metric="f1",
+    )
+    return {**result, "skipped": str(data.report)}
