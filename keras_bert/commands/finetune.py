@@ -41,6 +41,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-answer-length", type=int, default=30)
     parser.add_argument("--null-score-diff-threshold", type=float, default=0.0)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--jit", choices=("on", "off", "auto"), default="on",
+                        help="XLA-compile the steps (default on; Keras' auto turns it off on CPU)")
     parser.add_argument("--quiet", action="store_true", help="one line per epoch, no progress bar")
 
 
@@ -57,6 +59,7 @@ def config_from_args(args: argparse.Namespace):
         verbose=2 if args.quiet else 1, doc_stride=args.doc_stride,
         max_query_length=args.max_query_length, max_answer_length=args.max_answer_length,
         null_score_diff_threshold=args.null_score_diff_threshold,
+        jit_compile={"auto": "auto", "on": True, "off": False}[args.jit],
     )
 
 
