@@ -28,14 +28,14 @@ RUNS: dict[str, tuple[str, str, str, float, list[str]]] = {
     "bbc": ("classify", "bbc", "accuracy", 0.95,
             ["--sequence-length", "128", "--epochs", "2", "--batch-size", "16"]),
     "boolq": ("classify", "boolq", "accuracy", 0.65,
-              ["--sequence-length", "192", "--epochs", "1", "--batch-size", "32",
-               "--max-examples", "6000", "--learning-rate", "5e-5"]),
+              ["--sequence-length", "192", "--epochs", "2", "--batch-size", "16",
+               "--learning-rate", "3e-5"]),
     "tweet_ner": ("ner", "tweet_ner", "f1", 0.40,
                   ["--sequence-length", "64", "--epochs", "8", "--batch-size", "16",
                    "--learning-rate", "1e-4"]),
     "qa": ("qa", "disflqa+quac", "f1", 40.0,
            ["--sequence-length", "256", "--doc-stride", "128", "--max-query-length", "48",
-            "--epochs", "2", "--batch-size", "32", "--learning-rate", "1e-4"]),
+            "--epochs", "3", "--batch-size", "16", "--learning-rate", "1e-4"]),
 }
 
 
