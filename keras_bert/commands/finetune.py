@@ -40,6 +40,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-query-length", type=int, default=64)
     parser.add_argument("--max-answer-length", type=int, default=30)
     parser.add_argument("--null-score-diff-threshold", type=float, default=0.0)
+    parser.add_argument("--negative-window-rate", type=float, default=1.0,
+                        help="qa: fraction of answer-less training windows kept (default all)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--jit", choices=("on", "off", "auto"), default="on",
                         help="XLA-compile the steps (default on; Keras' auto turns it off on CPU)")
@@ -59,6 +61,7 @@ def config_from_args(args: argparse.Namespace):
         verbose=2 if args.quiet else 1, doc_stride=args.doc_stride,
         max_query_length=args.max_query_length, max_answer_length=args.max_answer_length,
         null_score_diff_threshold=args.null_score_diff_threshold,
+        negative_window_rate=args.negative_window_rate,
         jit_compile={"auto": "auto", "on": True, "off": False}[args.jit],
     )
 

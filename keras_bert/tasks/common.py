@@ -51,6 +51,7 @@ class RunConfig:
     max_query_length: int = 64
     max_answer_length: int = 30
     null_score_diff_threshold: float = 0.0
+    negative_window_rate: float = 1.0  # training windows without an answer kept (1 = all)
     version_2_with_negative: bool = False  # set from the data
 
 

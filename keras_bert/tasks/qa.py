@@ -51,12 +51,23 @@ def _windows_fn(preprocessor):
     return fn
 
 
-def dataset(examples, preprocessor, batch_size, shuffle=False, seed=0):
-    """Training windows: (x, {start_logits, end_logits}) batches; one example -> >= 1 windows."""
+def dataset(examples, preprocessor, batch_size, shuffle=False, seed=0, negative_window_rate=1.0):
+    """Training windows: (x, {start_logits, end_logits}) batches; one example -> >= 1 windows.
+
+    `negative_window_rate` < 1 keeps only that fraction of the windows without an answer (their
+    target is [CLS]), drawn afresh each epoch, as Alberti et al. (2019, "A BERT Baseline for the
+    Natural Questions") do for long documents: most windows of a long context hold no answer, and
+    training on all of them mostly teaches "no answer".
+    """
     ds = tf.data.Dataset.from_tensor_slices(_columns(examples))
     if shuffle:
         ds = ds.shuffle(len(examples), seed=seed, reshuffle_each_iteration=True)
     ds = ds.batch(64).map(_windows_fn(preprocessor), num_parallel_calls=tf.data.AUTOTUNE).unbatch()
+    if negative_window_rate < 1.0:
+        draws = tf.data.Dataset.random(seed=seed).map(lambda r: tf.cast(r % 1_000_000, tf.float32) / 1e6)
+        ds = tf.data.Dataset.zip(ds, draws).filter(
+            lambda window, draw: (window[1]["start_logits"] > 0) | (draw < negative_window_rate)
+        ).map(lambda window, draw: window)
     if shuffle:
         ds = ds.shuffle(2048, seed=seed)
     return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
@@ -132,9 +143,12 @@ def finetune(data: TaskData, config: common.RunConfig) -> dict:
     def build_inputs(tokenizer):
         preprocessor = make_preprocessor(tokenizer, config)
         n_windows, n_answered = count_windows(train, preprocessor)
-        print(f"  {len(train)} training questions -> {n_windows} windows ({n_answered} with an answer)")
-        train_ds = dataset(train, preprocessor, config.batch_size, True, config.seed)
-        return preprocessor, train_ds, n_windows
+        rate = config.negative_window_rate
+        per_epoch = n_answered + round(rate * (n_windows - n_answered))
+        print(f"  {len(train)} training questions -> {n_windows} windows ({n_answered} with an answer"
+              + (f"; ~{per_epoch} per epoch keeping {rate:.0%} of the others)" if rate < 1 else ")"))
+        train_ds = dataset(train, preprocessor, config.batch_size, True, config.seed, rate)
+        return preprocessor, train_ds, per_epoch
 
     result = common.run_finetune(
         "qa", config, train, evaluation, build_model=BertSpanQA, build_inputs=build_inputs,

@@ -160,3 +160,27 @@ def test_byte_char_conversion_non_ascii():
     text = tf.constant(["Köln ü x"])
     assert int(char_to_byte(text, tf.constant([5]))[0]) == 6
     assert int(byte_to_char(text, tf.constant([6]))[0]) == 5
+
+
+def test_negative_window_subsampling_keeps_every_answer_window(pre):
+    from keras_bert.tasks.qa import dataset
+
+    late = " ".join(WORDS[36:39])
+    examples = [
+        {"question": "what colour", "context": CONTEXT,
+         "answers": [{"text": late, "answer_start": CONTEXT.find(late)}] if i % 2 else []}
+        for i in range(40)
+    ]
+
+    def targets(rate):
+        ds = dataset(examples, pre, batch_size=1000, shuffle=True, seed=1, negative_window_rate=rate)
+        return np.concatenate([y["start_logits"].numpy() for _, y in ds])
+
+    everything, none, some = targets(1.0), targets(0.0), targets(0.3)
+    answered = int((everything > 0).sum())
+    assert answered == 20 and len(everything) > 4 * answered  # most windows hold no answer
+    assert (none > 0).all() and len(none) == answered  # rate 0: only the answer windows
+    negatives = len(everything) - answered
+    kept = int((some == 0).sum())
+    assert (some > 0).sum() == answered
+    assert abs(kept - 0.3 * negatives) <= 4 * np.sqrt(0.3 * 0.7 * negatives)  # binomial, 4 sigma
