@@ -33,9 +33,10 @@ RUNS: dict[str, tuple[str, str, str, float, list[str]]] = {
     "tweet_ner": ("ner", "tweet_ner", "f1", 0.40,
                   ["--sequence-length", "64", "--epochs", "8", "--batch-size", "16",
                    "--learning-rate", "1e-4"]),
-    "qa": ("qa", "disflqa+quac", "f1", 40.0,
+    "qa": ("qa", "disflqa+quac", "f1_crossfit", 40.0,
            ["--sequence-length", "256", "--doc-stride", "128", "--max-query-length", "48",
-            "--epochs", "3", "--batch-size", "16", "--learning-rate", "1e-4"]),
+            "--max-answer-length", "64", "--negative-window-rate", "0.3",
+            "--epochs", "4", "--batch-size", "16", "--learning-rate", "1e-4"]),
 }
 
 

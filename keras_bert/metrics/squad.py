@@ -85,3 +85,48 @@ def squad_evaluate(
             result[f"{name}_f1"] = mean(scores[key], 1)
             result[f"{name}_total"] = len(scores[key])
     return result
+
+
+def best_null_threshold(
+    gold_answers: Sequence[Sequence[str]],
+    best_texts: Sequence[str],
+    null_minus_best: Sequence[float],
+) -> tuple[float, float]:
+    """SQuAD v2.0: the `null_score_diff_threshold` with the highest F1, and that F1 (percent).
+
+    Per question: `best_texts` is the best non-null span ("" if none), `null_minus_best` the null
+    score minus that span's score; the answer is the span iff `null_minus_best <= threshold`.
+    Candidates are the observed differences (and -inf: always null), as the official script's
+    `find_best_thresh` does.
+    """
+    span_f1 = [max_over_gold(f1, t, g) for t, g in zip(best_texts, gold_answers, strict=True)]
+    null_f1 = [max_over_gold(f1, "", g) for g in gold_answers]
+    order = sorted(range(len(best_texts)), key=lambda i: null_minus_best[i])
+    total = sum(null_f1)  # threshold below every difference: all null
+    best_f1, best_threshold = total, float("-inf")
+    for i in order:  # raise the threshold past question i: it switches to its span
+        total += span_f1[i] - null_f1[i]
+        if total > best_f1:
+            best_f1, best_threshold = total, float(null_minus_best[i])
+    return best_threshold, 100.0 * best_f1 / max(len(best_texts), 1)
+
+
+def cross_fitted_f1(
+    gold_answers: Sequence[Sequence[str]],
+    best_texts: Sequence[str],
+    null_minus_best: Sequence[float],
+    fold_of: Sequence[int],
+) -> float:
+    """F1 (percent) where each fold is answered with the threshold tuned on the *other* folds, so no
+    question's own label picks its threshold (stricter than the official `best_f1`)."""
+    total = 0.0
+    for fold in sorted(set(fold_of)):
+        rest = [i for i, f in enumerate(fold_of) if f != fold]
+        threshold, _ = best_null_threshold([gold_answers[i] for i in rest],
+                                           [best_texts[i] for i in rest],
+                                           [null_minus_best[i] for i in rest])
+        for i, f in enumerate(fold_of):
+            if f == fold:
+                answer = best_texts[i] if null_minus_best[i] <= threshold else ""
+                total += max_over_gold(f1, answer, gold_answers[i])
+    return 100.0 * total / max(len(best_texts), 1)

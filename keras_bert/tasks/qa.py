@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,7 @@ import tensorflow as tf
 from keras_bert.data.tasks import TaskData, load_task_data, read_squad
 from keras_bert.data.tasks.readers import SkipReport
 from keras_bert.metrics import squad_evaluate
+from keras_bert.metrics.squad import best_null_threshold, cross_fitted_f1
 from keras_bert.preprocessing.squad_postprocessing import nbest_answers
 from keras_bert.preprocessing.squad_preprocessor import char_to_byte
 from keras_bert.tasks import common
@@ -109,11 +111,28 @@ def evaluate(model, preprocessor, examples, config) -> dict:
     gold = {e["id"]: [a["text"] for a in e["answers"]] for e in examples}
     answers = {e["id"]: p["answer"] for e, p in zip(examples, predictions, strict=True)}
     result = squad_evaluate(gold, answers)
+    if config.version_2_with_negative:
+        result.update(null_threshold_figures(examples, predictions))
     empty = squad_evaluate(gold, {k: "" for k in gold})
     result["empty_answer_baseline_f1"] = empty["f1"]
     result["empty_answer_baseline_exact"] = empty["exact"]
     result["_predictions"] = predictions
     return result
+
+
+def null_threshold_figures(examples, predictions) -> dict:
+    """v2.0: `best_f1` / `best_f1_thresh` (the official script's, tuned on these questions) and
+    `f1_crossfit`: each half of the passages answered with the threshold tuned on the other half."""
+    golds = [[a["text"] for a in e["answers"]] for e in examples]
+    texts, diffs = [], []
+    for p in predictions:
+        span = next((c for c in p["nbest"] if c["text"]), None)
+        texts.append(span["text"] if span else "")
+        diffs.append(p["null_score"] - span["score"] if span else float("inf"))
+    threshold, best = best_null_threshold(golds, texts, diffs)
+    folds = [zlib.crc32(e["context"].encode("utf-8")) % 2 for e in examples]
+    return {"best_f1": best, "best_f1_thresh": threshold,
+            "f1_crossfit": cross_fitted_f1(golds, texts, diffs, folds)}
 
 
 def write_predictions(model_dir: Path, examples, predictions) -> None:
@@ -152,6 +171,7 @@ def finetune(data: TaskData, config: common.RunConfig) -> dict:
 
     result = common.run_finetune(
         "qa", config, train, evaluation, build_model=BertSpanQA, build_inputs=build_inputs,
-        evaluate=lambda model, pre: evaluate(model, pre, evaluation, config), metric="f1",
+        evaluate=lambda model, pre: evaluate(model, pre, evaluation, config),
+        metric="f1_crossfit" if config.version_2_with_negative else "f1",
     )
     return {**result, "skipped": str(data.report)}

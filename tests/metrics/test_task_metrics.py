@@ -76,3 +76,41 @@ def test_accuracy_macro_f1_majority():
     # class 0: tp1 fp1 fn1 -> 0.5; class 1: tp2 fp1 fn0 -> 0.8; class 2: tp0 fn1 -> 0
     assert macro_f1(y_true, y_pred) == pytest.approx((0.5 + 0.8 + 0.0) / 3)
     assert majority_baseline([1, 1, 0], [1, 0, 0, 0]) == pytest.approx(0.25)
+
+
+def _f1_at(golds, texts, diffs, threshold):
+    from keras_bert.metrics.squad import squad_evaluate
+
+    answers = {str(i): (t if d <= threshold else "") for i, (t, d) in enumerate(zip(texts, diffs, strict=True))}
+    return squad_evaluate({str(i): g for i, g in enumerate(golds)}, answers)["f1"]
+
+
+def test_best_null_threshold_matches_brute_force_sweep():
+    import numpy as np
+
+    from keras_bert.metrics.squad import best_null_threshold
+
+    rng = np.random.RandomState(0)
+    words = ["the cat", "a dog", "red house", "blue sea", "old mill"]
+    golds = [[] if rng.rand() < 0.3 else [words[rng.randint(5)]] for _ in range(60)]
+    texts = [words[rng.randint(5)] for _ in golds]
+    diffs = list(rng.randn(60) * 3)
+    threshold, best = best_null_threshold(golds, texts, diffs)
+    # Independent check: the official definition evaluated at every candidate threshold.
+    sweep = {t: _f1_at(golds, texts, diffs, t) for t in [-np.inf, *diffs]}
+    assert best == pytest.approx(max(sweep.values()), abs=1e-9)
+    assert _f1_at(golds, texts, diffs, threshold) == pytest.approx(best, abs=1e-9)
+    # Hand-checked: one answerable (span right) and one unanswerable (span wrong) question.
+    t, f = best_null_threshold([["old mill"], []], ["old mill", "a dog"], [1.0, 2.0])
+    assert (t, f) == (1.0, 100.0)  # answer the first (diff 1 <= 1), abstain on the second (2 > 1)
+
+
+def test_cross_fitted_f1_never_uses_a_questions_own_fold():
+    from keras_bert.metrics.squad import cross_fitted_f1
+
+    # Fold 0 wants "always answer", fold 1 "never answer": each gets the other's choice, so both
+    # folds score 0 -- whereas a threshold tuned on all questions would get 50.
+    golds = [["old mill"], ["old mill"], [], []]
+    texts = ["old mill", "old mill", "a dog", "a dog"]
+    diffs = [5.0, 5.0, -5.0, -5.0]
+    assert cross_fitted_f1(golds, texts, diffs, [0, 0, 1, 1]) == 0.0
