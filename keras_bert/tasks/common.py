@@ -86,6 +86,17 @@ def load_backbone_and_vocab(init: str):
     return backbone, presets.minilm_dir() / VOCAB_FILE  # BERT uncased vocabulary
 
 
+def same_task_model(init: str, task: str) -> keras.Model | None:
+    """The whole best model (head included) when `init` is a `keras-bert finetune` directory of
+    the same task, so that training continues it; otherwise None (a new head is built)."""
+    path = Path(init)
+    if not (path / BEST_MODEL).exists() or not (path / TASK_FILE).exists():
+        return None
+    if read_task_file(path).get("task") != task:
+        return None
+    return load_task_model(path / BEST_MODEL)
+
+
 def make_tokenizer(vocab_path: str | Path):
     from keras_bert.tokenizers import WordPieceTokenizer
 
@@ -252,7 +263,7 @@ def run_finetune(
     strategy = make_strategy(config.strategy)
     with strategy.scope():
         backbone, vocab = load_backbone_and_vocab(config.init)
-        model = build_model(backbone)
+        model = same_task_model(config.init, task) or build_model(backbone)
     tokenizer = make_tokenizer(vocab)
     copy_vocab(vocab, model_dir)
     preprocessor, train_ds, num_rows = build_inputs(tokenizer)
