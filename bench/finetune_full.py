@@ -7,6 +7,8 @@ BBC >= 95%, BoolQ >= 65%, DisflQA+QuAC F1 >= 40, tweet NER entity F1 >= 40.
     .venv/bin/python bench/finetune_full.py                # all runs (hours on 2 CPU cores)
     .venv/bin/python bench/finetune_full.py bbc rt         # some runs
     .venv/bin/python bench/finetune_full.py --list
+
+`qa_more` continues `qa` (run it after `qa`).
 """
 
 from __future__ import annotations
@@ -37,6 +39,12 @@ RUNS: dict[str, tuple[str, str, str, float, list[str]]] = {
            ["--sequence-length", "256", "--doc-stride", "128", "--max-query-length", "48",
             "--max-answer-length", "64", "--negative-window-rate", "0.3",
             "--epochs", "4", "--batch-size", "16", "--learning-rate", "1e-4"]),
+    # Two more epochs continuing the `qa` run's best model (head included), lower learning rate.
+    "qa_more": ("qa", "disflqa+quac", "f1_crossfit", 40.0,
+                ["--init", str(OUT / "qa"), "--sequence-length", "256", "--doc-stride", "128",
+                 "--max-query-length", "48", "--max-answer-length", "64",
+                 "--negative-window-rate", "0.3", "--epochs", "2", "--batch-size", "16",
+                 "--learning-rate", "5e-5"]),
 }
 
 
