@@ -86,7 +86,7 @@ def load_model(path: str | os.PathLike, format: str | None = None, heads: str = 
 
         import keras_bert  # noqa: F401, PLC0415 (registers our classes)
 
-        return keras.saving.load_model(path)
+        return keras.saving.load_model(path, compile=False)
     if heads == "auto":
         heads = "pretraining" if has_pretraining_heads(read_checkpoint(path, format)[1]) else "none"
     return load_pretrainer(path, format) if heads == "pretraining" else load_backbone(path, format)

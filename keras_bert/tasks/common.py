@@ -61,7 +61,7 @@ def load_task_model(path: str | Path) -> keras.Model:
     import keras_bert.models.bert_span_qa  # noqa: F401
     import keras_bert.models.bert_token_tagger  # noqa: F401
 
-    return keras.saving.load_model(path)
+    return keras.saving.load_model(path, compile=False)  # every training path compiles itself
 
 
 def load_backbone_and_vocab(init: str):
