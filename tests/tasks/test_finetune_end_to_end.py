@@ -57,6 +57,6 @@ def test_finetune_beats_baselines(tmp_path):
 
     assert figures["classify"]["accuracy"] >= figures["classify"]["majority_baseline"] + 0.30
     assert figures["ner"]["f1"] >= 0.25
-    # 50 CPU steps are far too few for span extraction (F1 ~4-7 observed); this only checks that
-    # the QA path learns something. The 40-F1 floor needs the full run (bench/finetune_full.py qa).
-    assert figures["qa"]["f1"] >= figures["qa"]["empty_answer_baseline_f1"] + 3.0
+    # 50 CPU steps on 400 questions: F1 10.5 observed here (the same model reaches train F1 69, so
+    # data, not the pipeline, limits it). Full runs: bench/finetune_full.py qa.
+    assert figures["qa"]["f1"] >= figures["qa"]["empty_answer_baseline_f1"] + 6.0
