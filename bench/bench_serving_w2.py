@@ -102,7 +102,15 @@ def main() -> None:
     parser.add_argument("--latency_calls", type=int, default=15, help="batch-1 calls per round")
     parser.add_argument("--throughput_calls", type=int, default=2, help="batch-32 calls per round")
     parser.add_argument("--skip_keras_hub", action="store_true")
+    parser.add_argument("--tf_intra_op", type=int, default=0,
+                        help="TensorFlow intra-op threads, as TF Serving's --tensorflow_intra_op_parallelism (0 = TF default)")
+    parser.add_argument("--tf_inter_op", type=int, default=0,
+                        help="TensorFlow inter-op threads, as TF Serving's --tensorflow_inter_op_parallelism (0 = TF default)")
     args = parser.parse_args()
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(args.tf_intra_op)
+    tf.config.threading.set_inter_op_parallelism_threads(args.tf_inter_op)
 
     from keras_bert.convert import load_backbone
     from keras_bert.models.bert_classifier import BertClassifier
