@@ -262,8 +262,12 @@ def run_finetune(
     model_dir.mkdir(parents=True, exist_ok=True)
     strategy = make_strategy(config.strategy)
     with strategy.scope():
-        backbone, vocab = load_backbone_and_vocab(config.init)
-        model = same_task_model(config.init, task) or build_model(backbone)
+        model = same_task_model(config.init, task)
+        if model is not None:  # continue that run: its whole model, its vocabulary
+            vocab = Path(config.init) / VOCAB_FILE
+        else:
+            backbone, vocab = load_backbone_and_vocab(config.init)
+            model = build_model(backbone)
     tokenizer = make_tokenizer(vocab)
     copy_vocab(vocab, model_dir)
     preprocessor, train_ds, num_rows = build_inputs(tokenizer)

@@ -66,7 +66,8 @@ def dataset(examples, preprocessor, batch_size, shuffle=False, seed=0, negative_
         ds = ds.shuffle(len(examples), seed=seed, reshuffle_each_iteration=True)
     ds = ds.batch(64).map(_windows_fn(preprocessor), num_parallel_calls=tf.data.AUTOTUNE).unbatch()
     if negative_window_rate < 1.0:
-        draws = tf.data.Dataset.random(seed=seed).map(lambda r: tf.cast(r % 1_000_000, tf.float32) / 1e6)
+        draws = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).map(
+            lambda r: tf.cast(r % 1_000_000, tf.float32) / 1e6)
         ds = tf.data.Dataset.zip(ds, draws).filter(
             lambda window, draw: (window[1]["start_logits"] > 0) | (draw < negative_window_rate)
         ).map(lambda window, draw: window)
@@ -124,11 +125,9 @@ def null_threshold_figures(examples, predictions) -> dict:
     """v2.0: `best_f1` / `best_f1_thresh` (the official script's, tuned on these questions) and
     `f1_crossfit`: each half of the passages answered with the threshold tuned on the other half."""
     golds = [[a["text"] for a in e["answers"]] for e in examples]
-    texts, diffs = [], []
-    for p in predictions:
-        span = next((c for c in p["nbest"] if c["text"]), None)
-        texts.append(span["text"] if span else "")
-        diffs.append(p["null_score"] - span["score"] if span else float("inf"))
+    # The best non-null span (its score is `score`; -inf when there is none, so the diff is inf).
+    texts = [next((c["text"] for c in p["nbest"] if c["text"]), "") for p in predictions]
+    diffs = [p["null_score"] - p["score"] for p in predictions]
     threshold, best = best_null_threshold(golds, texts, diffs)
     folds = [zlib.crc32(e["context"].encode("utf-8")) % 2 for e in examples]
     return {"best_f1": best, "best_f1_thresh": threshold,
