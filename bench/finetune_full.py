@@ -35,14 +35,17 @@ RUNS: dict[str, tuple[str, str, str, float, list[str]]] = {
     "tweet_ner": ("ner", "tweet_ner", "f1", 0.40,
                   ["--sequence-length", "64", "--epochs", "8", "--batch-size", "16",
                    "--learning-rate", "1e-4"]),
-    "qa": ("qa", "disflqa+quac", "f1_crossfit", 40.0,
-           ["--sequence-length", "256", "--doc-stride", "128", "--max-query-length", "48",
-            "--max-answer-length", "64", "--negative-window-rate", "0.3",
-            "--epochs", "4", "--batch-size", "16", "--learning-rate", "1e-4"]),
+    # QA: QuAC follow-ups carry the previous turn; NarrativeQA's extractive subset is added to
+    # the training split only (eval = the DisflQA+QuAC held-out passages, as before).
+    "qa": ("qa", "disflqa+quac+narrativeqa", "f1_crossfit", 40.0,
+           ["--eval", "disflqa+quac", "--sequence-length", "256", "--doc-stride", "128",
+            "--max-query-length", "64", "--max-answer-length", "64",
+            "--negative-window-rate", "0.3", "--epochs", "3", "--batch-size", "16",
+            "--learning-rate", "1e-4"]),
     # Two more epochs continuing the `qa` run's best model (head included), lower learning rate.
-    "qa_more": ("qa", "disflqa+quac", "f1_crossfit", 40.0,
-                ["--init", str(OUT / "qa"), "--sequence-length", "256", "--doc-stride", "128",
-                 "--max-query-length", "48", "--max-answer-length", "64",
+    "qa_more": ("qa", "disflqa+quac+narrativeqa", "f1_crossfit", 40.0,
+                ["--init", str(OUT / "qa"), "--eval", "disflqa+quac", "--sequence-length", "256",
+                 "--doc-stride", "128", "--max-query-length", "64", "--max-answer-length", "64",
                  "--negative-window-rate", "0.3", "--epochs", "2", "--batch-size", "16",
                  "--learning-rate", "5e-5"]),
 }

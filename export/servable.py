@@ -27,6 +27,25 @@ def trim_padding(inputs: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
     return {k: v[:, :length] if k in MODEL_INPUTS else v for k, v in inputs.items()}
 
 
+def backing_tf_variables(*layers) -> list[tf.Variable]:
+    """The `tf.Variable`s behind the Keras variables of `layers`, to be tracked by the module.
+
+    A Keras 3 variable exports as two graph variables: the `tf.Variable` it wraps (the one the
+    signatures read) and a copy in the object graph (the one the checkpoint restores). Loaders
+    that restore by object graph (`tf.saved_model.load`) cope; TF Serving's C++ loader runs the
+    saver's restore op and would leave the read variables uninitialised ("Could not find
+    variable ..." at the first request; tensorflow/serving#2250). Tracking the wrapped
+    `tf.Variable`s puts the read ones in the checkpoint.
+    """
+    found: dict[int, tf.Variable] = {}
+    for layer in layers:
+        for variable in getattr(layer, "variables", ()):
+            value = getattr(variable, "value", variable)
+            if isinstance(value, tf.Variable):
+                found.setdefault(id(value), value)
+    return list(found.values())
+
+
 class ServableModule(tf.Module):
     """Base servable: tokenizer + packer + model, signatures built from the task parts.
 
@@ -46,6 +65,7 @@ class ServableModule(tf.Module):
         self.model = model
         self.tokenizer = tokenizer
         self.packer = packer
+        self.tf_variables = backing_tf_variables(model, tokenizer, packer)
 
     # ---------------------------------------------------------------- shared steps
     def run_model(self, inputs: dict[str, tf.Tensor], **extra: tf.Tensor):

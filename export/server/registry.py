@@ -1,8 +1,10 @@
 """Finds model versions on disk, loads SavedModels and describes their signatures.
 
-Loading uses plain `tf.saved_model.load` (after `import tensorflow_text` registers its ops), exactly what
-a client of the export needs; signature metadata (method names, tensor infos) is read from
-`saved_model.pb`, which `tf.saved_model.load` does not expose.
+Loading follows TF Serving's own path (`LoadSavedModel` in C++): import the `serve` meta graph into a
+session, run the saver's restore op and the init op, then answer each request with one
+`Session.run` that feeds and fetches the SignatureDef's tensor names (fetching only the requested
+outputs, as TF Serving's `output_filter` does). An export that only `tf.saved_model.load` can run
+(object-graph restore) fails here the way it would fail in TF Serving.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ class Signature:
     method_name: str
     inputs: dict[str, TensorSpecInfo]
     outputs: dict[str, TensorSpecInfo]
-    fn: Callable[..., dict]
+    fn: Callable[..., dict]  # fn(inputs: {alias: np.ndarray}, outputs: [alias]) -> {alias: np.ndarray}
 
 
 @dataclasses.dataclass
@@ -77,24 +79,39 @@ def read_signature_defs(path: str) -> dict[str, meta_graph_pb2.SignatureDef]:
 
 
 def load_servable(name: str, version: int, path: str) -> Servable:
+    """Loads `path` as TF Serving does and wraps each SignatureDef in a `Session.run` call."""
     import tensorflow as tf
     import tensorflow_text  # noqa: F401  (registers the tf-text ops the graph may use)
 
-    loaded = tf.saved_model.load(path)
-    defs = read_signature_defs(path)
+    graph = tf.Graph()
+    session = tf.compat.v1.Session(graph=graph)
+    with graph.as_default():
+        meta_graph = tf.compat.v1.saved_model.loader.load(session, ["serve"], path)
     signatures: dict[str, Signature] = {}
-    for key, fn in loaded.signatures.items():
-        sig_def = defs[key]
+    for key, sig_def in meta_graph.signature_def.items():
+        if key.startswith("__"):  # `__saved_model_init_op` and friends are not signatures
+            continue
         signatures[key] = Signature(
             key=key,
             method_name=sig_def.method_name,
             inputs={k: _spec(v) for k, v in sig_def.inputs.items()},
             outputs={k: _spec(v) for k, v in sig_def.outputs.items()},
-            fn=fn,
+            fn=_session_runner(session, sig_def),
         )
-    servable = Servable(name, version, path, defs, signatures)
-    servable._loaded = loaded  # keep the trackable objects (variables, tables) alive
+    servable = Servable(name, version, path, dict(meta_graph.signature_def), signatures)
+    servable._session = session  # keeps the graph's variables and tables alive
     return servable
+
+
+def _session_runner(session, sig_def: meta_graph_pb2.SignatureDef) -> Callable[..., dict]:
+    feeds = {alias: info.name for alias, info in sig_def.inputs.items()}
+    fetches = {alias: info.name for alias, info in sig_def.outputs.items()}
+
+    def run(inputs: dict, outputs: list[str]) -> dict:
+        feed_dict = {feeds[alias]: value for alias, value in inputs.items()}
+        return session.run({alias: fetches[alias] for alias in outputs}, feed_dict)
+
+    return run
 
 
 def list_versions(base_path: str) -> list[int]:

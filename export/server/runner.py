@@ -28,17 +28,17 @@ def run_signature(
             f"output tensor alias not found in signature: {unknown[0]} Outputs expected to be "
             f"in the set {{{','.join(sorted(signature.outputs))}}}."
         )
-    tensors = {
-        name: tf.constant(value, dtype=tf.dtypes.as_dtype(signature.inputs[name].dtype))
+    feeds = {
+        name: np.asarray(value, dtype=object if signature.inputs[name].dtype == types_pb2.DT_STRING
+                         else tf.dtypes.as_dtype(signature.inputs[name].dtype).as_numpy_dtype)
         for name, value in inputs.items()
     }
     try:
-        outputs = signature.fn(**tensors)
+        return signature.fn(feeds, wanted)
     except tf.errors.OpError as error:
         raise ServingError(from_tf_error_code(error.error_code), error.message) from None
     except (TypeError, ValueError) as error:
         raise invalid(str(error)) from None
-    return {name: outputs[name].numpy() for name in wanted}
 
 
 def _single_input(signature: Signature, method: str) -> str:

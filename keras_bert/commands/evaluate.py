@@ -19,7 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from keras_bert.data.tasks import DATASETS
+    from keras_bert.data.tasks import is_dataset_name
     from keras_bert.tasks import common
 
     info = common.read_task_file(args.model_dir)
@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     model = common.load_task_model(model_dir / common.BEST_MODEL)
     tokenizer = common.make_tokenizer(model_dir / common.VOCAB_FILE)
     config = common.RunConfig(**{k: v for k, v in info.items() if k in common.RunConfig.__dataclass_fields__})
-    named = args.eval in DATASETS
+    named = is_dataset_name(args.eval)
     if task == "classify":
         from keras_bert.preprocessing.classification_preprocessor import ClassificationPreprocessor
         from keras_bert.tasks import classify

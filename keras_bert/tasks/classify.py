@@ -8,7 +8,13 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from keras_bert.data.tasks import TaskData, encode_labels, label_vocabulary, load_task_data
+from keras_bert.data.tasks import (
+    TaskData,
+    encode_labels,
+    eval_split_or_file,
+    label_vocabulary,
+    load_task_data,
+)
 from keras_bert.data.tasks.readers import read_classification
 from keras_bert.metrics import accuracy, macro_f1, majority_baseline
 from keras_bert.tasks import common
@@ -17,10 +23,10 @@ from keras_bert.tasks import common
 def load_data(train: str | None, evaluation: str | None, label_names=None) -> TaskData:
     """`train`/`evaluation`: a dataset name from `keras_bert.data.tasks.DATASETS` or a
     CSV/TSV/JSONL file (`text`, optional `text_pair`, `label`)."""
-    if train and Path(train).exists() is False:
+    if train and not Path(train).exists():
         data = load_task_data(train)
         if evaluation and evaluation != train:
-            data.eval = read_classification(evaluation)
+            data.eval = eval_split_or_file(evaluation, read_classification)
         return data
     train_rows = read_classification(train) if train else []
     eval_rows = read_classification(evaluation) if evaluation else []

@@ -8,7 +8,13 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from keras_bert.data.tasks import TaskData, load_task_data, read_conll, tag_vocabulary
+from keras_bert.data.tasks import (
+    TaskData,
+    eval_split_or_file,
+    load_task_data,
+    read_conll,
+    tag_vocabulary,
+)
 from keras_bert.metrics import entity_prf
 from keras_bert.preprocessing.ner_postprocessing import word_tags
 from keras_bert.tasks import common
@@ -19,7 +25,7 @@ def load_data(train: str | None, evaluation: str | None) -> TaskData:
     if train and not Path(train).exists():
         data = load_task_data(train)
         if evaluation and evaluation != train:
-            data.eval = read_conll(evaluation)
+            data.eval = eval_split_or_file(evaluation, read_conll)
         return data
     train_rows = read_conll(train) if train else []
     eval_rows = read_conll(evaluation) if evaluation else []

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from keras_bert.data.tasks import TaskData, load_task_data, read_squad
+from keras_bert.data.tasks import TaskData, eval_split_or_file, load_task_data, read_squad
 from keras_bert.data.tasks.readers import SkipReport
 from keras_bert.metrics import squad_evaluate
 from keras_bert.metrics.squad import best_null_threshold, cross_fitted_f1
@@ -23,7 +23,8 @@ def load_data(train: str | None, evaluation: str | None) -> TaskData:
     if train and not Path(train).exists():
         data = load_task_data(train)
         if evaluation and evaluation != train:
-            data.eval = read_squad(evaluation, report=data.report)
+            data.eval = eval_split_or_file(
+                evaluation, lambda path: read_squad(path, report=data.report))
         return data
     report = SkipReport()
     train_rows = read_squad(train, report=report) if train else []

@@ -4,8 +4,11 @@
 
 Keras is blocked (`import tensorflow_text` would pull in its Keras layers, so its op libraries are
 loaded directly, which is what TF Serving's linked-in ops amount to); keras_bert is never imported.
-REQUESTS: list of {"dir", "signature", "inputs": {name: [values, dtype]}}. OUT: the outputs as
-lists (strings decoded from UTF-8) plus any keras / keras_bert modules that got imported.
+Each request runs twice: through TF Serving's loading path (`LoadSavedModel`: the `serve` meta graph
+in a session, the saver's restore op, then `Session.run` on the SignatureDef's tensor names) and
+through `tf.saved_model.load` (object-graph restore).
+REQUESTS: list of {"dir", "signature", "inputs": {name: [values, dtype]}}. OUT: both paths' outputs
+as lists (strings decoded from UTF-8) plus any keras / keras_bert modules that got imported.
 """
 
 import importlib.util
@@ -28,26 +31,54 @@ def _decoded(value):
     return value.decode("utf-8") if isinstance(value, bytes) else [_decoded(v) for v in value]
 
 
+def _listed(values: dict) -> dict:
+    return {
+        name: _decoded(value.tolist()) if value.dtype == object else value.tolist()
+        for name, value in values.items()
+    }
+
+
+def run_like_tf_serving(path: str, requests: list[dict]) -> list[dict]:
+    graph = tf.Graph()
+    with graph.as_default(), tf.compat.v1.Session(graph=graph) as session:
+        meta_graph = tf.compat.v1.saved_model.loader.load(session, ["serve"], path)
+        results = []
+        for request in requests:
+            sig = meta_graph.signature_def[request["signature"]]
+            feeds = {sig.inputs[k].name: v for k, (v, _) in request["inputs"].items()}
+            fetches = {k: info.name for k, info in sig.outputs.items()}
+            results.append(_listed(session.run(fetches, feeds)))
+    return results
+
+
+def run_object_graph(path: str, requests: list[dict]) -> list[dict]:
+    loaded = tf.saved_model.load(path)
+    results = []
+    for request in requests:
+        fn = loaded.signatures[request["signature"]]
+        inputs = {k: tf.constant(v, dtype=dtype) for k, (v, dtype) in request["inputs"].items()}
+        results.append(_listed({k: t.numpy() for k, t in fn(**inputs).items()}))
+    return results
+
+
 def main(requests_path: str, out_path: str) -> None:
     with open(requests_path) as f:
         requests = json.load(f)
-    loaded, results = {}, []
-    for request in requests:
-        if request["dir"] not in loaded:
-            loaded[request["dir"]] = tf.saved_model.load(request["dir"])
-        fn = loaded[request["dir"]].signatures[request["signature"]]
-        inputs = {k: tf.constant(v, dtype=dtype) for k, (v, dtype) in request["inputs"].items()}
-        out = {}
-        for name, tensor in fn(**inputs).items():
-            value = tensor.numpy()
-            out[name] = _decoded(value.tolist()) if tensor.dtype == tf.string else value.tolist()
-        results.append(out)
+    by_dir: dict[str, list[int]] = {}
+    for n, request in enumerate(requests):
+        by_dir.setdefault(request["dir"], []).append(n)
+    serving, object_graph = [None] * len(requests), [None] * len(requests)
+    for path, indices in by_dir.items():
+        batch = [requests[n] for n in indices]
+        for n, a, b in zip(indices, run_like_tf_serving(path, batch), run_object_graph(path, batch)):
+            serving[n], object_graph[n] = a, b
     modules = sorted(
         m for m, mod in sys.modules.items()
         if mod is not None and m.split(".")[0] in ("keras", "keras_bert", "tf_keras", "tensorflow_text")
     )
     with open(out_path, "w") as f:
-        json.dump({"results": results, "foreign_modules": modules}, f)
+        json.dump({"results": serving, "results_object_graph": object_graph,
+                   "foreign_modules": modules}, f)
 
 
 if __name__ == "__main__":

