@@ -3,7 +3,9 @@
 Batch-1 median latency on short texts and batch-32 throughput on long passages, measured in one
 process, interleaved rounds, for:
   * ours: the exported SavedModel's `serving_default` (tokenizer + packer + model + softmax/label
-    in-graph), loaded with `tf.saved_model.load`; fp32 and bf16 (`mixed_bfloat16` backbone) exports;
+    in-graph), run as TF Serving runs it ("session": the dev server's loader) and through
+    `tf.saved_model.load` ("tf2-load"); fp32 and bf16 exports (`--bf16_policy`: bf16-stored weights,
+    or fp32 weights cast on each call);
   * Hugging Face: `BertTokenizerFast` + torch `BertForSequenceClassification`, same weights
     (MiniLM backbone + our classifier head copied in);
   * keras-hub: `BertTextClassifier` with its preprocessor (same shape, its own random weights),
@@ -47,14 +49,22 @@ def long_batch(n: int = 32) -> list[str]:
     return [" ".join(words[i % 7 :] + words[: i % 7]) for i in range(n)]  # all > 128 tokens
 
 
-def build_ours(classifier, tokenizer, out_dir: str):
+def build_ours(classifier, tokenizer, out_dir: str) -> dict[str, Callable]:
+    """The export, run two ways: as TF Serving runs it (the dev server's loader: session + restore
+    op + `Session.run` on the SignatureDef tensor names) and through `tf.saved_model.load`."""
     import tensorflow as tf
     from keras_bert.export.build import build_servable
+    from keras_bert.export.server.registry import load_servable
     from keras_bert.export.writer import export_servable
 
     path = export_servable(build_servable("classification", classifier, tokenizer, 128), out_dir)
-    fn = tf.saved_model.load(str(path)).signatures["serving_default"]
-    return lambda texts: fn(text=tf.constant(texts))["probabilities"].numpy()
+    served = load_servable("w2", 1, str(path)).signature("serving_default").fn
+    loaded = tf.saved_model.load(str(path)).signatures["serving_default"]
+    return {
+        "session": lambda texts: served({"text": np.array(texts, dtype=object)}, ["probabilities"])[
+            "probabilities"],
+        "tf2-load": lambda texts: loaded(text=tf.constant(texts))["probabilities"].numpy(),
+    }
 
 
 def build_hf(minilm: str, head_kernel: np.ndarray, head_bias: np.ndarray):
@@ -102,6 +112,9 @@ def main() -> None:
     parser.add_argument("--latency_calls", type=int, default=15, help="batch-1 calls per round")
     parser.add_argument("--throughput_calls", type=int, default=2, help="batch-32 calls per round")
     parser.add_argument("--skip_keras_hub", action="store_true")
+    parser.add_argument("--bf16_policy", choices=("bfloat16", "mixed_bfloat16", "none"), default="bfloat16",
+                        help="dtype policy of the bf16 export's backbone: bfloat16 stores bf16 weights; "
+                             "mixed_bfloat16 keeps fp32 weights and casts them on every call")
     parser.add_argument("--tf_intra_op", type=int, default=0,
                         help="TensorFlow intra-op threads, as TF Serving's --tensorflow_intra_op_parallelism (0 = TF default)")
     parser.add_argument("--tf_inter_op", type=int, default=0,
@@ -123,14 +136,23 @@ def main() -> None:
     head_kernel, head_bias = (np.asarray(w) for w in fp32.get_layer("logits").get_weights())
     work = tempfile.mkdtemp(prefix="w2_")
     systems: dict[str, Callable] = {
-        "ours fp32": build_ours(fp32, tokenizer, os.path.join(work, "fp32", "1"))
+        f"ours fp32 {how}": fn
+        for how, fn in build_ours(fp32, tokenizer, os.path.join(work, "fp32", "1")).items()
     }
     try:
-        bf16 = BertClassifier(load_backbone(minilm, dtype="mixed_bfloat16"), 2, dropout=0.0)
-        bf16.get_layer("logits").set_weights([head_kernel, head_bias])
-        systems["ours bf16"] = build_ours(bf16, tokenizer, os.path.join(work, "bf16", "1"))
+        if args.bf16_policy == "none":
+            raise RuntimeError("--bf16_policy none")
+        if args.bf16_policy == "bfloat16":  # what `keras-bert export --serving_dtype bfloat16` does
+            from keras_bert.export.precision import with_backbone_dtype
+
+            bf16 = with_backbone_dtype(fp32, "bfloat16")
+        else:
+            bf16 = BertClassifier(load_backbone(minilm, dtype=args.bf16_policy), 2, dropout=0.0)
+            bf16.get_layer("logits").set_weights([head_kernel, head_bias])
+        ours_bf16 = build_ours(bf16, tokenizer, os.path.join(work, "bf16", "1"))
+        systems.update({f"ours bf16 {how}": fn for how, fn in ours_bf16.items()})
     except Exception as error:  # noqa: BLE001  (report and time the rest)
-        print(f"ours bf16: skipped, the mixed_bfloat16 backbone failed: {str(error).splitlines()[0][:200]}")
+        print(f"ours bf16: skipped ({args.bf16_policy}): {str(error).splitlines()[0][:200]}")
     systems["huggingface"] = build_hf(minilm, head_kernel, head_bias)
     if not args.skip_keras_hub:
         systems["keras-hub"] = build_keras_hub(os.path.join(minilm, "vocab.txt"))
@@ -153,10 +175,10 @@ def main() -> None:
 
     hf_lat = statistics.median(latency["huggingface"])
     hf_thr = statistics.median(throughput["huggingface"])
-    print(f"\n{'system':<12} {'batch-1 median ms':>18} {'speed-up vs HF':>15} {'batch-32 seq/s':>15} {'vs HF':>7}")
+    print(f"\n{'system':<22} {'batch-1 median ms':>18} {'speed-up vs HF':>15} {'batch-32 seq/s':>15} {'vs HF':>7}")
     for name in systems:
         lat, thr = statistics.median(latency[name]), statistics.median(throughput[name])
-        print(f"{name:<12} {1e3 * lat:>18.2f} {hf_lat / lat:>14.2f}x {thr:>15.1f} {thr / hf_thr:>6.2f}x")
+        print(f"{name:<22} {1e3 * lat:>18.2f} {hf_lat / lat:>14.2f}x {thr:>15.1f} {thr / hf_thr:>6.2f}x")
 
 
 if __name__ == "__main__":

@@ -27,6 +27,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max_masks", type=int, default=4, help="fill-mask: [MASK]s answered per text")
     parser.add_argument("--pooling", choices=("mean", "pooled", "cls"), default="mean")
     parser.add_argument("--normalize", action="store_true", help="L2-normalise embeddings")
+    parser.add_argument("--serving_dtype", choices=("float32", "bfloat16"), default="float32",
+                        help="bfloat16: the backbone's weights stored in bf16 (half the bytes per "
+                             "request; LayerNorm and softmax stay fp32); see export/precision.py")
     parser.add_argument("--skip_op_check", action="store_true")
 
 
@@ -38,12 +41,13 @@ def run(args: argparse.Namespace) -> int:
         return 2
     from keras_bert.export.build import build_servable, find_vocabulary, load_task_model
     from keras_bert.export.op_check import UnsupportedOpsError
+    from keras_bert.export.precision import with_backbone_dtype
     from keras_bert.export.writer import export_servable
 
     from keras_bert.tokenizers.wordpiece_tokenizer import WordPieceTokenizer
 
     tokenizer = WordPieceTokenizer(find_vocabulary(args.model, args.vocab), lowercase=not args.no_lowercase)
-    model = load_task_model(args.task, args.model)
+    model = with_backbone_dtype(load_task_model(args.task, args.model), args.serving_dtype)
     servable = build_servable(
         args.task,
         model,

@@ -322,3 +322,39 @@ def test_serving_the_exports_over_grpc(exported, capsys):
         assert repr(answer) in capsys.readouterr().out
     finally:
         server.stop()
+
+
+def test_bfloat16_serving_export_stores_bf16_weights_and_tracks_fp32(models, tokenizer, tmp_path):
+    """`--serving_dtype bfloat16`: backbone variables saved as bf16 (the classifier's head stays
+    fp32); served through TF Serving's loading path, mean embeddings within 2e-2 of fp32 Keras
+    (bf16 keeps 8 bits of mantissa; LayerNorm outputs are O(1)), while the texts' embeddings differ
+    from each other by far more than that."""
+    from keras_bert.export.build import build_servable
+    from keras_bert.export.precision import with_backbone_dtype
+    from keras_bert.export.server.registry import load_servable
+    from keras_bert.export.writer import export_servable
+    from keras_bert.preprocessing import SegmentPacker
+
+    classifier = with_backbone_dtype(models["classification"][0], "bfloat16")
+    path = export_servable(build_servable("classification", classifier, tokenizer, 128, pair=True),
+                           tmp_path / "classification" / "1")
+    dtypes = tf.train.load_checkpoint(str(path / "variables" / "variables")).get_variable_to_dtype_map()
+    kinds = {dtype for name, dtype in dtypes.items() if "VARIABLE_VALUE" in name}
+    assert tf.bfloat16 in kinds and tf.float32 in kinds  # bf16 backbone, fp32 head
+
+    backbone = models["embedding"][0]
+    path = export_servable(build_servable("embedding", with_backbone_dtype(backbone, "bfloat16"),
+                                          tokenizer, 128, pooling="mean"), tmp_path / "embedding" / "1")
+    served = load_servable("bf16", 1, str(path)).signature("serving_default").fn
+    got = served({"text": np.array(TEXTS, dtype=object)}, ["embedding"])["embedding"]
+    packer = SegmentPacker(128, start_value=tokenizer.cls_token_id, end_value=tokenizer.sep_token_id,
+                           pad_value=tokenizer.pad_token_id)
+    x = packer(tf.cast(tokenizer(tf.constant(TEXTS)), tf.int32))
+    sequence = np.asarray(backbone(x, training=False)["sequence_output"])
+    mask = np.asarray(x["padding_mask"], "float32")[:, :, None]
+    expected = (sequence * mask).sum(1) / mask.sum(1)
+    assert got.dtype == np.float32 or got.dtype == tf.bfloat16.as_numpy_dtype
+    np.testing.assert_allclose(np.asarray(got, np.float32), expected, atol=2e-2)  # 5.4e-3 seen
+    assert np.abs(expected[0] - expected[1]).max() > 0.5
+    with pytest.raises(ValueError, match="serving dtype"):
+        with_backbone_dtype(backbone, "float16")
