@@ -49,7 +49,7 @@ def long_batch(n: int = 32) -> list[str]:
     return [" ".join(words[i % 7 :] + words[: i % 7]) for i in range(n)]  # all > 128 tokens
 
 
-def build_ours(classifier, tokenizer, out_dir: str) -> dict[str, Callable]:
+def build_ours(classifier, tokenizer, out_dir: str, threads=(0, 0)) -> dict[str, Callable]:
     """The export, run two ways: as TF Serving runs it (the dev server's loader: session + restore
     op + `Session.run` on the SignatureDef tensor names) and through `tf.saved_model.load`."""
     import tensorflow as tf
@@ -58,7 +58,7 @@ def build_ours(classifier, tokenizer, out_dir: str) -> dict[str, Callable]:
     from keras_bert.export.writer import export_servable
 
     path = export_servable(build_servable("classification", classifier, tokenizer, 128), out_dir)
-    served = load_servable("w2", 1, str(path)).signature("serving_default").fn
+    served = load_servable("w2", 1, str(path), threads).signature("serving_default").fn
     loaded = tf.saved_model.load(str(path)).signatures["serving_default"]
     return {
         "session": lambda texts: served({"text": np.array(texts, dtype=object)}, ["probabilities"])[
@@ -124,6 +124,7 @@ def main() -> None:
 
     tf.config.threading.set_intra_op_parallelism_threads(args.tf_intra_op)
     tf.config.threading.set_inter_op_parallelism_threads(args.tf_inter_op)
+    threads = (args.tf_intra_op, args.tf_inter_op)
 
     from keras_bert.convert import load_backbone
     from keras_bert.models.bert_classifier import BertClassifier
@@ -137,7 +138,7 @@ def main() -> None:
     work = tempfile.mkdtemp(prefix="w2_")
     systems: dict[str, Callable] = {
         f"ours fp32 {how}": fn
-        for how, fn in build_ours(fp32, tokenizer, os.path.join(work, "fp32", "1")).items()
+        for how, fn in build_ours(fp32, tokenizer, os.path.join(work, "fp32", "1"), threads).items()
     }
     try:
         if args.bf16_policy == "none":
@@ -149,7 +150,7 @@ def main() -> None:
         else:
             bf16 = BertClassifier(load_backbone(minilm, dtype=args.bf16_policy), 2, dropout=0.0)
             bf16.get_layer("logits").set_weights([head_kernel, head_bias])
-        ours_bf16 = build_ours(bf16, tokenizer, os.path.join(work, "bf16", "1"))
+        ours_bf16 = build_ours(bf16, tokenizer, os.path.join(work, "bf16", "1"), threads)
         systems.update({f"ours bf16 {how}": fn for how, fn in ours_bf16.items()})
     except Exception as error:  # noqa: BLE001  (report and time the rest)
         print(f"ours bf16: skipped ({args.bf16_policy}): {str(error).splitlines()[0][:200]}")

@@ -21,6 +21,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
     parser.add_argument("--max_string_bytes", type=int, default=256 * 1024)
     parser.add_argument("--max_batch", type=int, default=4096)
+    parser.add_argument("--tensorflow_intra_op_parallelism", type=int, default=0,
+                        help="threads per op (0: TensorFlow's default), as TF Serving's flag")
+    parser.add_argument("--tensorflow_inter_op_parallelism", type=int, default=0,
+                        help="ops run in parallel (0: TensorFlow's default), as TF Serving's flag")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -42,6 +46,7 @@ def run(args: argparse.Namespace) -> int:
         grpc_port=args.port,
         rest_port=args.rest_api_port or None,
         limits=Limits(args.max_string_bytes, args.max_batch),
+        threads=(args.tensorflow_intra_op_parallelism, args.tensorflow_inter_op_parallelism),
     )
     for name in server.registry.model_names:
         print(f"serving {name} versions {server.registry.versions(name)}")

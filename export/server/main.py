@@ -72,10 +72,12 @@ def start_server(
     rest_port: int | None = None,
     limits: Limits | None = None,
     workers: int = 16,
+    threads: tuple[int, int] = (0, 0),
 ) -> RunningServer:
-    """Loads the models and starts serving; a port of 0 picks a free one, None disables."""
+    """Loads the models and starts serving; a port of 0 picks a free one, None disables.
+    `threads`: (intra-op, inter-op) threads of the model sessions, 0 = TensorFlow's default."""
     limits = limits or Limits()
-    registry = ModelRegistry(sources)
+    registry = ModelRegistry(sources, threads)
     grpc_server = None
     bound_grpc = 0
     if grpc_port is not None:

@@ -78,13 +78,17 @@ def read_signature_defs(path: str) -> dict[str, meta_graph_pb2.SignatureDef]:
     raise ValueError(f"{path}: no meta graph tagged 'serve'")
 
 
-def load_servable(name: str, version: int, path: str) -> Servable:
-    """Loads `path` as TF Serving does and wraps each SignatureDef in a `Session.run` call."""
+def load_servable(name: str, version: int, path: str, threads: tuple[int, int] = (0, 0)) -> Servable:
+    """Loads `path` as TF Serving does and wraps each SignatureDef in a `Session.run` call.
+    `threads`: (intra-op, inter-op) thread counts, TF Serving's `--tensorflow_*_parallelism`."""
     import tensorflow as tf
     import tensorflow_text  # noqa: F401  (registers the tf-text ops the graph may use)
 
     graph = tf.Graph()
-    session = tf.compat.v1.Session(graph=graph)
+    config = tf.compat.v1.ConfigProto(
+        intra_op_parallelism_threads=threads[0], inter_op_parallelism_threads=threads[1]
+    )
+    session = tf.compat.v1.Session(graph=graph, config=config)
     with graph.as_default():
         meta_graph = tf.compat.v1.saved_model.loader.load(session, ["serve"], path)
     signatures: dict[str, Signature] = {}
@@ -147,7 +151,7 @@ class ModelSource:
 class ModelRegistry:
     """Loaded servables by model name and version (thread-safe reads)."""
 
-    def __init__(self, sources: Iterable[ModelSource]):
+    def __init__(self, sources: Iterable[ModelSource], threads: tuple[int, int] = (0, 0)):
         self._lock = threading.Lock()
         self._models: dict[str, dict[int, Servable]] = {}
         self._labels: dict[str, dict[str, int]] = {}
@@ -158,7 +162,7 @@ class ModelRegistry:
                     f"model {source.name!r}: no servable version under {source.base_path!r}"
                 )
             self._models[source.name] = {
-                v: load_servable(source.name, v, os.path.join(source.base_path, str(v)))
+                v: load_servable(source.name, v, os.path.join(source.base_path, str(v)), threads)
                 for v in versions
             }
             self._labels[source.name] = dict(source.labels)
