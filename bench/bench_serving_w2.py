@@ -1,7 +1,8 @@
 """Benchmark W2: raw-string classification, MiniLM shape (L6 H384 A12), max length 128.
 
-Batch-1 median latency on short texts and batch-32 throughput on long passages, measured in one
-process, interleaved rounds, for:
+Batch-1 median latency on short texts and batch-32 throughput on long passages, in one run of
+interleaved rounds, each system in a worker process of its own (in one process, torch's OpenMP
+threads spinning after each call and TensorFlow's pools slow whichever system runs next), for:
   * ours: the exported SavedModel's `serving_default` (tokenizer + packer + model + softmax/label
     in-graph), run as TF Serving runs it ("session": the dev server's loader) and through
     `tf.saved_model.load` ("tf2-load"); fp32 and bf16 exports (`--bf16_policy`: bf16-stored weights,
@@ -49,27 +50,39 @@ def long_batch(n: int = 32) -> list[str]:
     return [" ".join(words[i % 7 :] + words[: i % 7]) for i in range(n)]  # all > 128 tokens
 
 
-def build_ours(classifier, tokenizer, out_dir: str, threads=(0, 0)) -> dict[str, Callable]:
-    """The export, run two ways: as TF Serving runs it (the dev server's loader: session + restore
-    op + `Session.run` on the SignatureDef tensor names) and through `tf.saved_model.load`."""
-    import tensorflow as tf
+def export_ours(classifier, tokenizer, out_dir: str) -> str:
     from keras_bert.export.build import build_servable
-    from keras_bert.export.server.registry import load_servable
     from keras_bert.export.writer import export_servable
 
-    path = export_servable(build_servable("classification", classifier, tokenizer, 128), out_dir)
-    served = load_servable("w2", 1, str(path), threads).signature("serving_default").fn
-    loaded = tf.saved_model.load(str(path)).signatures["serving_default"]
-    return {
-        "session": lambda texts: served({"text": np.array(texts, dtype=object)}, ["probabilities"])[
-            "probabilities"],
-        "tf2-load": lambda texts: loaded(text=tf.constant(texts))["probabilities"].numpy(),
-    }
+    return str(export_servable(build_servable("classification", classifier, tokenizer, 128), out_dir))
 
 
-def build_hf(minilm: str, head_kernel: np.ndarray, head_bias: np.ndarray):
+def build_session(path: str, threads=(0, 0)) -> Callable:
+    """As TF Serving runs the export: the dev server's loader (session, restore op, Session.run on
+    the SignatureDef tensor names)."""
+    from keras_bert.export.server.registry import load_servable
+
+    served = load_servable("w2", 1, path, threads).signature("serving_default").fn
+    return lambda texts: served({"text": np.array(texts, dtype=object)}, ["probabilities"])[
+        "probabilities"]
+
+
+def build_tf2_load(path: str, threads=(0, 0)) -> Callable:
+    import tensorflow as tf
+    import tensorflow_text  # noqa: F401  (registers the tf-text ops)
+
+    tf.config.threading.set_intra_op_parallelism_threads(threads[0])
+    tf.config.threading.set_inter_op_parallelism_threads(threads[1])
+    loaded = tf.saved_model.load(path).signatures["serving_default"]
+    return lambda texts: loaded(text=tf.constant(texts))["probabilities"].numpy()
+
+
+def build_hf(minilm: str, head_npz: str):
     import torch
     from transformers import BertForSequenceClassification, BertTokenizerFast
+
+    head = np.load(head_npz)
+    head_kernel, head_bias = head["kernel"], head["bias"]
 
     torch.set_num_threads(os.cpu_count() or 1)
     tokenizer = BertTokenizerFast.from_pretrained(minilm)
@@ -106,6 +119,28 @@ def timed(fn: Callable, texts: list[str]) -> float:
     return time.perf_counter() - start
 
 
+BUILDERS = {"session": build_session, "tf2-load": build_tf2_load, "huggingface": build_hf,
+            "keras-hub": build_keras_hub}
+
+
+def worker(kind: str, build_args: tuple, conn) -> None:
+    """One system in its own process: build, warm up, send the batch-32 probabilities, then time
+    rounds on request: ("round", latency_calls, throughput_calls) -> (latencies s, seq/s list)."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    fn = BUILDERS[kind](*build_args)
+    batch = long_batch()
+    fn(SHORT[:1])
+    conn.send(np.asarray(fn(batch), np.float32))
+    while True:
+        message = conn.recv()
+        if message[0] != "round":
+            break
+        _, latency_calls, throughput_calls = message
+        latency = [timed(fn, [SHORT[i % len(SHORT)]]) for i in range(latency_calls)]
+        throughput = [32 / timed(fn, batch) for _ in range(throughput_calls)]
+        conn.send((latency, throughput))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
@@ -120,64 +155,75 @@ def main() -> None:
     parser.add_argument("--tf_inter_op", type=int, default=0,
                         help="TensorFlow inter-op threads, as TF Serving's --tensorflow_inter_op_parallelism (0 = TF default)")
     args = parser.parse_args()
-    import tensorflow as tf
-
-    tf.config.threading.set_intra_op_parallelism_threads(args.tf_intra_op)
-    tf.config.threading.set_inter_op_parallelism_threads(args.tf_inter_op)
-    threads = (args.tf_intra_op, args.tf_inter_op)
+    import multiprocessing
 
     from keras_bert.convert import load_backbone
     from keras_bert.models.bert_classifier import BertClassifier
     from keras_bert.presets import minilm_dir
     from keras_bert.tokenizers.wordpiece_tokenizer import WordPieceTokenizer
 
+    threads = (args.tf_intra_op, args.tf_inter_op)
     minilm = str(minilm_dir())
     tokenizer = WordPieceTokenizer(os.path.join(minilm, "vocab.txt"))
     fp32 = BertClassifier(load_backbone(minilm), 2, dropout=0.0)
-    head_kernel, head_bias = (np.asarray(w) for w in fp32.get_layer("logits").get_weights())
     work = tempfile.mkdtemp(prefix="w2_")
-    systems: dict[str, Callable] = {
-        f"ours fp32 {how}": fn
-        for how, fn in build_ours(fp32, tokenizer, os.path.join(work, "fp32", "1"), threads).items()
+    head_npz = os.path.join(work, "head.npz")
+    kernel, bias = (np.asarray(w) for w in fp32.get_layer("logits").get_weights())
+    np.savez(head_npz, kernel=kernel, bias=bias)
+    fp32_path = export_ours(fp32, tokenizer, os.path.join(work, "fp32", "1"))
+    specs: dict[str, tuple[str, tuple]] = {
+        "ours fp32 session": ("session", (fp32_path, threads)),
+        "ours fp32 tf2-load": ("tf2-load", (fp32_path, threads)),
     }
-    try:
-        if args.bf16_policy == "none":
-            raise RuntimeError("--bf16_policy none")
+    if args.bf16_policy != "none":
         if args.bf16_policy == "bfloat16":  # what `keras-bert export --serving_dtype bfloat16` does
             from keras_bert.export.precision import with_backbone_dtype
 
             bf16 = with_backbone_dtype(fp32, "bfloat16")
         else:
             bf16 = BertClassifier(load_backbone(minilm, dtype=args.bf16_policy), 2, dropout=0.0)
-            bf16.get_layer("logits").set_weights([head_kernel, head_bias])
-        ours_bf16 = build_ours(bf16, tokenizer, os.path.join(work, "bf16", "1"), threads)
-        systems.update({f"ours bf16 {how}": fn for how, fn in ours_bf16.items()})
-    except Exception as error:  # noqa: BLE001  (report and time the rest)
-        print(f"ours bf16: skipped ({args.bf16_policy}): {str(error).splitlines()[0][:200]}")
-    systems["huggingface"] = build_hf(minilm, head_kernel, head_bias)
+            bf16.get_layer("logits").set_weights([kernel, bias])
+        bf16_path = export_ours(bf16, tokenizer, os.path.join(work, "bf16", "1"))
+        specs["ours bf16 session"] = ("session", (bf16_path, threads))
+        specs["ours bf16 tf2-load"] = ("tf2-load", (bf16_path, threads))
+    specs["huggingface"] = ("huggingface", (minilm, head_npz))
     if not args.skip_keras_hub:
-        systems["keras-hub"] = build_keras_hub(os.path.join(minilm, "vocab.txt"))
+        specs["keras-hub"] = ("keras-hub", (os.path.join(minilm, "vocab.txt"),))
 
-    batch = long_batch()
-    ref = systems["huggingface"](batch)
-    for name in [n for n in systems if n.startswith("ours")]:
-        diff = float(np.abs(systems[name](batch) - ref).max())
+    context = multiprocessing.get_context("spawn")
+    pipes, processes, probabilities = {}, [], {}
+    for name, (kind, build_args) in specs.items():  # one at a time: builds do not overlap
+        parent, child = context.Pipe()
+        process = context.Process(target=worker, args=(kind, build_args, child), daemon=True)
+        process.start()
+        pipes[name] = parent
+        processes.append(process)
+        child.close()
+        try:
+            probabilities[name] = parent.recv()
+        except EOFError:
+            raise SystemExit(f"{name}: its worker died while building (see its traceback above)") from None
+    for name in [n for n in specs if n.startswith("ours")]:
+        diff = float(np.abs(probabilities[name] - probabilities["huggingface"]).max())
         print(f"max |p_{name} - p_hf| on the batch-32 passages: {diff:.2e}")
 
-    latency: dict[str, list[float]] = {n: [] for n in systems}
-    throughput: dict[str, list[float]] = {n: [] for n in systems}
-    for fn in systems.values():  # warm-up
-        fn(SHORT[:1])
-        fn(batch)
+    latency: dict[str, list[float]] = {n: [] for n in specs}
+    throughput: dict[str, list[float]] = {n: [] for n in specs}
     for _ in range(args.rounds):
-        for name, fn in systems.items():
-            latency[name] += [timed(fn, [SHORT[i % len(SHORT)]]) for i in range(args.latency_calls)]
-            throughput[name] += [32 / timed(fn, batch) for _ in range(args.throughput_calls)]
+        for name, pipe in pipes.items():
+            pipe.send(("round", args.latency_calls, args.throughput_calls))
+            lat, thr = pipe.recv()
+            latency[name] += lat
+            throughput[name] += thr
+    for pipe in pipes.values():
+        pipe.send(("stop",))
+    for process in processes:
+        process.join(timeout=30)
 
     hf_lat = statistics.median(latency["huggingface"])
     hf_thr = statistics.median(throughput["huggingface"])
     print(f"\n{'system':<22} {'batch-1 median ms':>18} {'speed-up vs HF':>15} {'batch-32 seq/s':>15} {'vs HF':>7}")
-    for name in systems:
+    for name in specs:
         lat, thr = statistics.median(latency[name]), statistics.median(throughput[name])
         print(f"{name:<22} {1e3 * lat:>18.2f} {hf_lat / lat:>14.2f}x {thr:>15.1f} {thr / hf_thr:>6.2f}x")
 
