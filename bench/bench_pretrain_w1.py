@@ -1,8 +1,9 @@
 """Benchmark W1: one MLM + NSP pretraining step, sequences/s, ours vs keras-hub vs Hugging Face.
 
 L4 H256 A4, intermediate 1024, vocab 30522, seq 128, global batch 32, 20 masked positions, AdamW,
-fp32, this machine's CPU. All three models are built and timed in the same process, in
-interleaved rounds after warm-up (so load drift hits all of them alike); the median round counts.
+fp32, this machine's CPU. Each model is built and timed in a worker process of its own (see
+`isolated.py`), in rounds the parent interleaves after warm-up (so load drift hits all of them
+alike); the median round counts.
 Also measures the fp32 matmul peak (2048x2048, with and without XLA) and reports our fraction of
 it from an analytic FLOP count.
 
@@ -21,6 +22,7 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
+from isolated import run_rounds, start_workers, stop_workers  # noqa: E402
 
 V, L, H, A, I, S, B, P = 30522, 4, 256, 4, 1024, 128, 32, 20  # noqa: E741
 
@@ -150,6 +152,29 @@ def hugging_face():
     return step
 
 
+BUILDERS = {"ours": ours, "keras-hub": keras_hub_model, "hugging-face": hugging_face}
+
+
+def build_system(name: str, warmup: int):
+    """Worker side (see `isolated`): ready = build + warm-up seconds; run(steps) -> seq/s."""
+    if name == "hugging-face":
+        import torch
+
+        torch.set_num_threads(os.cpu_count() or 1)
+    started = time.perf_counter()
+    step = BUILDERS[name]()
+    for _ in range(warmup):
+        step()
+
+    def run(steps: int) -> float:
+        t = time.perf_counter()
+        for _ in range(steps):
+            step()
+        return steps * B / (time.perf_counter() - t)
+
+    return time.perf_counter() - started, run
+
+
 def matmul_peak() -> dict[str, float]:
     """fp32 GFLOP/s of 2048x2048 matmuls: 10 dependent products per call, result fetched."""
     a = tf.random.normal((2048, 2048)) / 64.0
@@ -180,25 +205,12 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--only", nargs="*", default=["ours", "keras-hub", "hugging-face"])
     args = parser.parse_args()
-    import torch
-
-    torch.set_num_threads(os.cpu_count() or 1)
     print(f"load average before: {os.getloadavg()}; cpus: {os.cpu_count()}")
-    builders = {"ours": ours, "keras-hub": keras_hub_model, "hugging-face": hugging_face}
-    steps = {}
-    for name in args.only:
-        t = time.perf_counter()
-        steps[name] = builders[name]()
-        for _ in range(args.warmup):
-            steps[name]()
-        print(f"{name}: built + {args.warmup} warm-up steps in {time.perf_counter() - t:.1f}s")
-    rates: dict[str, list[float]] = {name: [] for name in steps}
-    for _ in range(args.rounds):
-        for name, step in steps.items():
-            t = time.perf_counter()
-            for _ in range(args.steps):
-                step()
-            rates[name].append(args.steps * B / (time.perf_counter() - t))
+    workers = start_workers({name: (build_system, (name, args.warmup)) for name in args.only})
+    for name, (_, _, seconds) in workers.items():
+        print(f"{name}: built + {args.warmup} warm-up steps in {seconds:.1f}s (own process)")
+    rates = run_rounds(workers, args.rounds, (args.steps,))
+    stop_workers(workers)
     peak = matmul_peak()
     print(f"load average after: {os.getloadavg()}")
     median = {name: statistics.median(r) for name, r in rates.items()}

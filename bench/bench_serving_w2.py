@@ -1,8 +1,7 @@
 """Benchmark W2: raw-string classification, MiniLM shape (L6 H384 A12), max length 128.
 
 Batch-1 median latency on short texts and batch-32 throughput on long passages, in one run of
-interleaved rounds, each system in a worker process of its own (in one process, torch's OpenMP
-threads spinning after each call and TensorFlow's pools slow whichever system runs next), for:
+interleaved rounds, each system in a worker process of its own (see `isolated.py`), for:
   * ours: the exported SavedModel's `serving_default` (tokenizer + packer + model + softmax/label
     in-graph), run as TF Serving runs it ("session": the dev server's loader) and through
     `tf.saved_model.load` ("tf2-load"); fp32 and bf16 exports (`--bf16_policy`: bf16-stored weights,
@@ -27,6 +26,7 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
+from isolated import run_rounds, start_workers, stop_workers  # noqa: E402
 
 SHORT = [
     "The service was quick and the food was great.",
@@ -123,22 +123,19 @@ BUILDERS = {"session": build_session, "tf2-load": build_tf2_load, "huggingface":
             "keras-hub": build_keras_hub}
 
 
-def worker(kind: str, build_args: tuple, conn) -> None:
-    """One system in its own process: build, warm up, send the batch-32 probabilities, then time
-    rounds on request: ("round", latency_calls, throughput_calls) -> (latencies s, seq/s list)."""
+def build_system(kind: str, *build_args):
+    """Worker side (see `isolated`): ready = the batch-32 probabilities; run(latency_calls,
+    throughput_calls) -> (batch-1 latencies in s, batch-32 seq/s)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     fn = BUILDERS[kind](*build_args)
     batch = long_batch()
     fn(SHORT[:1])
-    conn.send(np.asarray(fn(batch), np.float32))
-    while True:
-        message = conn.recv()
-        if message[0] != "round":
-            break
-        _, latency_calls, throughput_calls = message
+
+    def run(latency_calls: int, throughput_calls: int):
         latency = [timed(fn, [SHORT[i % len(SHORT)]]) for i in range(latency_calls)]
-        throughput = [32 / timed(fn, batch) for _ in range(throughput_calls)]
-        conn.send((latency, throughput))
+        return latency, [32 / timed(fn, batch) for _ in range(throughput_calls)]
+
+    return np.asarray(fn(batch), np.float32), run
 
 
 def main() -> None:
@@ -155,8 +152,6 @@ def main() -> None:
     parser.add_argument("--tf_inter_op", type=int, default=0,
                         help="TensorFlow inter-op threads, as TF Serving's --tensorflow_inter_op_parallelism (0 = TF default)")
     args = parser.parse_args()
-    import multiprocessing
-
     from keras_bert.convert import load_backbone
     from keras_bert.models.bert_classifier import BertClassifier
     from keras_bert.presets import minilm_dir
@@ -190,35 +185,15 @@ def main() -> None:
     if not args.skip_keras_hub:
         specs["keras-hub"] = ("keras-hub", (os.path.join(minilm, "vocab.txt"),))
 
-    context = multiprocessing.get_context("spawn")
-    pipes, processes, probabilities = {}, [], {}
-    for name, (kind, build_args) in specs.items():  # one at a time: builds do not overlap
-        parent, child = context.Pipe()
-        process = context.Process(target=worker, args=(kind, build_args, child), daemon=True)
-        process.start()
-        pipes[name] = parent
-        processes.append(process)
-        child.close()
-        try:
-            probabilities[name] = parent.recv()
-        except EOFError:
-            raise SystemExit(f"{name}: its worker died while building (see its traceback above)") from None
+    workers = start_workers({name: (build_system, (kind, *build_args))
+                             for name, (kind, build_args) in specs.items()})
     for name in [n for n in specs if n.startswith("ours")]:
-        diff = float(np.abs(probabilities[name] - probabilities["huggingface"]).max())
+        diff = float(np.abs(workers[name][2] - workers["huggingface"][2]).max())
         print(f"max |p_{name} - p_hf| on the batch-32 passages: {diff:.2e}")
-
-    latency: dict[str, list[float]] = {n: [] for n in specs}
-    throughput: dict[str, list[float]] = {n: [] for n in specs}
-    for _ in range(args.rounds):
-        for name, pipe in pipes.items():
-            pipe.send(("round", args.latency_calls, args.throughput_calls))
-            lat, thr = pipe.recv()
-            latency[name] += lat
-            throughput[name] += thr
-    for pipe in pipes.values():
-        pipe.send(("stop",))
-    for process in processes:
-        process.join(timeout=30)
+    rounds = run_rounds(workers, args.rounds, (args.latency_calls, args.throughput_calls))
+    stop_workers(workers)
+    latency = {name: [t for lat, _ in r for t in lat] for name, r in rounds.items()}
+    throughput = {name: [v for _, thr in r for v in thr] for name, r in rounds.items()}
 
     hf_lat = statistics.median(latency["huggingface"])
     hf_thr = statistics.median(throughput["huggingface"])
