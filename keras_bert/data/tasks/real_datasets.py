@@ -247,6 +247,9 @@ def split_concatenated_answers(
     return spans
 
 
+HISTORY_ANSWER_WORDS = 16  # words of the previous answer kept in a QuAC follow-up question
+
+
 def _with_history(question: str, previous: tuple[str, str] | None) -> str:
     """QuAC follow-ups ("what happened next?") need the dialogue: the previous turn's question
     and answer ride after the current question (so truncating the query drops history first)."""
@@ -255,9 +258,6 @@ def _with_history(question: str, previous: tuple[str, str] | None) -> str:
     prev_question, prev_answer = previous
     prev_answer = " ".join(prev_answer.split()[:HISTORY_ANSWER_WORDS]) or "no answer"
     return f"{question} || previous: {prev_question} || answer: {prev_answer}"
-
-
-HISTORY_ANSWER_WORDS = 16
 
 
 def quac(report: SkipReport | None = None, history: bool = True) -> list[dict]:
