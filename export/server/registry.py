@@ -83,6 +83,7 @@ def load_servable(name: str, version: int, path: str, threads: tuple[int, int] =
     `threads`: (intra-op, inter-op) thread counts, TF Serving's `--tensorflow_*_parallelism`."""
     import tensorflow as tf
     import tensorflow_text  # noqa: F401  (registers the tf-text ops the graph may use)
+    from tensorflow.python.saved_model import loader_impl
 
     graph = tf.Graph()
     config = tf.compat.v1.ConfigProto(
@@ -90,7 +91,9 @@ def load_servable(name: str, version: int, path: str, threads: tuple[int, int] =
     )
     session = tf.compat.v1.Session(graph=graph, config=config)
     with graph.as_default():
-        meta_graph = tf.compat.v1.saved_model.loader.load(session, ["serve"], path)
+        # The TF1 loader class (what `tf.compat.v1.saved_model.load` wraps, minus its deprecation
+        # warning): the same steps as TF Serving's C++ `LoadSavedModel`.
+        meta_graph = loader_impl.SavedModelLoader(path).load(session, ["serve"])
     signatures: dict[str, Signature] = {}
     for key, sig_def in meta_graph.signature_def.items():
         if key.startswith("__"):  # `__saved_model_init_op` and friends are not signatures
