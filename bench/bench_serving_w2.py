@@ -3,14 +3,15 @@
 Batch-1 median latency on short texts and batch-32 throughput on long passages, in one run of
 interleaved rounds, each system in a worker process of its own (see `isolated.py`), for:
   * ours: the exported SavedModel's `serving_default` (tokenizer + packer + model + softmax/label
-    in-graph), run as TF Serving runs it ("session": the dev server's loader) and through
-    `tf.saved_model.load` ("tf2-load"); fp32 and bf16 exports (`--bf16_policy`: bf16-stored weights,
-    or fp32 weights cast on each call);
+    in-graph), run as TF Serving runs it (the dev server's loader; `--with_tf2_load` adds
+    `tf.saved_model.load`), at each `--tf_threads` setting (TF Serving's intra/inter-op flags);
+    fp32 and bf16 exports (`--bf16_policy`: bf16-stored weights, or fp32 weights cast per call);
   * Hugging Face: `BertTokenizerFast` + torch `BertForSequenceClassification`, same weights
-    (MiniLM backbone + our classifier head copied in);
+    (MiniLM backbone + our classifier head copied in), at each `--hf_threads` torch thread count;
   * keras-hub: `BertTextClassifier` with its preprocessor (same shape, its own random weights),
     `predict_on_batch` on strings.
-Not a test. Run: `KERAS_BACKEND=tensorflow .venv/bin/python bench/bench_serving_w2.py`.
+The report lists every setting, then each system at its best setting against Hugging Face at its
+best. Not a test. Run: `KERAS_BACKEND=tensorflow .venv/bin/python bench/bench_serving_w2.py`.
 """
 
 from __future__ import annotations
