@@ -70,7 +70,8 @@ def main(requests_path: str, out_path: str) -> None:
     serving, object_graph = [None] * len(requests), [None] * len(requests)
     for path, indices in by_dir.items():
         batch = [requests[n] for n in indices]
-        for n, a, b in zip(indices, run_like_tf_serving(path, batch), run_object_graph(path, batch)):
+        served, loaded = run_like_tf_serving(path, batch), run_object_graph(path, batch)
+        for n, a, b in zip(indices, served, loaded, strict=True):
             serving[n], object_graph[n] = a, b
     modules = sorted(
         m for m, mod in sys.modules.items()

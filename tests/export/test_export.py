@@ -333,6 +333,7 @@ def test_bfloat16_serving_export_stores_bf16_weights_and_tracks_fp32(models, tok
     from keras_bert.export.precision import with_backbone_dtype
     from keras_bert.export.server.registry import load_servable
     from keras_bert.export.writer import export_servable
+
     from keras_bert.preprocessing import SegmentPacker
 
     classifier = with_backbone_dtype(models["classification"][0], "bfloat16")
