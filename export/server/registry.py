@@ -14,7 +14,7 @@ import os
 import threading
 from collections.abc import Callable, Iterable
 
-from tensorflow.core.protobuf import meta_graph_pb2, saved_model_pb2
+from tensorflow.core.protobuf import meta_graph_pb2
 
 from .errors import not_found
 
@@ -65,17 +65,6 @@ def _spec(info: meta_graph_pb2.TensorInfo) -> TensorSpecInfo:
     return TensorSpecInfo(
         info.dtype, tuple(None if d.size < 0 else d.size for d in info.tensor_shape.dim)
     )
-
-
-def read_signature_defs(path: str) -> dict[str, meta_graph_pb2.SignatureDef]:
-    """Signature defs of the serving meta graph in `path/saved_model.pb`."""
-    proto = saved_model_pb2.SavedModel()
-    with open(os.path.join(path, "saved_model.pb"), "rb") as f:
-        proto.ParseFromString(f.read())
-    for meta_graph in proto.meta_graphs:
-        if "serve" in meta_graph.meta_info_def.tags:
-            return dict(meta_graph.signature_def)
-    raise ValueError(f"{path}: no meta graph tagged 'serve'")
 
 
 def load_servable(name: str, version: int, path: str, threads: tuple[int, int] = (0, 0)) -> Servable:

@@ -349,8 +349,8 @@ def is_dataset_name(name: str | None) -> bool:
 
 def load_task_data(name: str) -> TaskData:
     """A real dataset by name (see `DATASETS`); QA sources join with "+" (`disflqa+quac`)."""
-    if _qa_sources(name) is not None:
-        return qa_data(_qa_sources(name))
+    if (sources := _qa_sources(name)) is not None:
+        return qa_data(sources)
     if name not in DATASETS:
         known = sorted(DATASETS) + sorted(QA_SOURCES) + ["disflqa+quac", "disflqa+quac+narrativeqa"]
         raise ValueError(f"unknown dataset {name!r}; known: {known}")
