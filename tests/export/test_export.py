@@ -339,7 +339,6 @@ def test_bfloat16_serving_export_stores_bf16_weights_and_tracks_fp32(models, tok
     from keras_bert.export.server.registry import load_servable
     from keras_bert.export.writer import export_servable
 
-
     classifier = with_backbone_dtype(models["classification"][0], "bfloat16")
     path = export_servable(build_servable("classification", classifier, tokenizer, 128, pair=True),
                            tmp_path / "classification" / "1")
