@@ -1,4 +1,5 @@
-"""Task metrics: classification, entity-level NER, SQuAD EM/F1 (pure Python)."""
+"""Task metrics: classification, entity-level NER, SQuAD EM/F1 (pure Python); `top1` holds the
+Keras training metric `SparseTop1Accuracy` (keras.ops)."""
 
 from keras_bert.metrics.classification import accuracy, macro_f1, majority_baseline
 from keras_bert.metrics.ner import entity_prf, tags_to_spans

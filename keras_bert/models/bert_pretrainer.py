@@ -6,6 +6,7 @@ import keras
 
 from keras_bert.layers import MaskedLMHead
 from keras_bert.layers.activations import truncated_normal
+from keras_bert.metrics.top1 import SparseTop1Accuracy
 from keras_bert.models.bert_backbone import BertBackbone
 
 
@@ -82,8 +83,8 @@ class BertPretrainer(keras.Model):
             }
         if weighted_metrics == "auto":
             weighted_metrics = {
-                "mlm_logits": [keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
-                "nsp_logits": [keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+                "mlm_logits": [SparseTop1Accuracy(name="accuracy")],
+                "nsp_logits": [SparseTop1Accuracy(name="accuracy")],
             }
         super().compile(optimizer=optimizer, loss=loss, weighted_metrics=weighted_metrics, **kwargs)
 
