@@ -210,7 +210,7 @@ def matmul_peak() -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=5, help="timed steps per round")
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--only", nargs="*", default=["ours", "ours-exact-gelu", "keras-hub", "hugging-face"])
     args = parser.parse_args()
