@@ -1,14 +1,19 @@
 """keras-bert: BERT in Keras 3, from raw text to a TF Serving endpoint.
 
-The models are imported eagerly so that `import keras_bert` registers them for
-`keras.saving.load_model`; the rest (tokenizers, preprocessing, convert) load lazily on first use.
+Importing it asks TensorFlow for its pooling CPU allocator (`keras_bert.runtime`; set
+`TF_CPU_ALLOCATOR_USE_BFC=false` to opt out). The models are imported eagerly so that
+`import keras_bert` registers them for `keras.saving.load_model`; the rest (tokenizers, preprocessing, convert) load lazily on first use.
 """
 
 from __future__ import annotations
 
 import importlib
 
-from keras_bert.models import (  # noqa: F401 (registers the Keras classes)
+from keras_bert.runtime import prefer_pooled_cpu_allocator
+
+prefer_pooled_cpu_allocator()  # before the models import TensorFlow (see keras_bert/runtime.py)
+
+from keras_bert.models import (  # noqa: E402, F401 (registers the Keras classes)
     BertBackbone,
     BertClassifier,
     BertPretrainer,

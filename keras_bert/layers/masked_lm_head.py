@@ -6,6 +6,7 @@ import keras
 from keras import ops
 
 from keras_bert.layers.activations import get_activation, truncated_normal
+from keras_bert.layers.vocab_softmax_loss import vocab_softmax_cross_entropy
 
 
 def gather_positions(sequence, positions):
@@ -39,9 +40,12 @@ class MaskedLMHead(keras.layers.Layer):
     Call arguments:
         sequence_output: (batch, seq, hidden).
         mask_positions: (batch, P) int32 positions to predict.
+        return_features: also return the activations the tied projection scores, so that a
+            training loss can score them with `loss` instead of reading the logits.
 
     Returns:
-        (batch, P, vocabulary_size) float32 logits.
+        (batch, P, vocabulary_size) float32 logits; with `return_features`, a dict of those
+        (`logits`) and `features` (batch, P, hidden).
     """
 
     def __init__(
@@ -78,16 +82,45 @@ class MaskedLMHead(keras.layers.Layer):
         self.bias = self.add_weight(name="bias", shape=(vocabulary_size,), initializer="zeros")
         self.built = True
 
-    def call(self, sequence_output, mask_positions):
+    def call(self, sequence_output, mask_positions, return_features: bool = False):
         x = gather_positions(sequence_output, mask_positions)  # (B, P, H)
         x = self.layer_norm(self._activation_fn(self.transform(x)))
         embeddings = ops.cast(self.token_embedding.embeddings, x.dtype)  # (V, H)
         logits = ops.matmul(x, ops.transpose(embeddings))  # (B, P, V)
-        return ops.cast(logits, "float32") + ops.cast(self.bias, "float32")
+        logits = ops.cast(logits, "float32") + ops.cast(self.bias, "float32")
+        return {"logits": logits, "features": x} if return_features else logits
 
-    def compute_output_shape(self, sequence_output_shape, mask_positions_shape=None):
-        positions = mask_positions_shape[1] if mask_positions_shape is not None else None
-        return (sequence_output_shape[0], positions, int(self.token_embedding.input_dim))
+    def loss(self, features, labels, weights):
+        """MLM loss and top-1 hits of `features` without the (batch, P, V) logits in memory.
+
+        Args:
+            features: (batch, P, hidden) from `call(..., return_features=True)`.
+            labels: (batch, P) int token ids; weights: (batch, P) float mask weights.
+
+        Returns:
+            () float32 cross-entropy averaged over `weights` (as Keras'
+            `SparseCategoricalCrossentropy(reduction="mean_with_sample_weight")` on the logits),
+            and (batch, P) float32 1.0 where the label's logit is the largest.
+        """
+        hidden = ops.shape(features)[-1]
+        loss, correct = vocab_softmax_cross_entropy(
+            ops.reshape(features, (-1, hidden)),
+            self.token_embedding.embeddings,
+            self.bias,
+            ops.reshape(labels, (-1,)),
+            ops.reshape(weights, (-1,)),
+        )
+        return loss, ops.reshape(correct, ops.shape(labels))
+
+    def compute_output_spec(self, sequence_output, mask_positions, return_features: bool = False):
+        batch, positions = sequence_output.shape[0], mask_positions.shape[1]
+        vocabulary_size = int(self.token_embedding.input_dim)
+        logits = keras.KerasTensor((batch, positions, vocabulary_size), dtype="float32")
+        if not return_features:
+            return logits
+        hidden = sequence_output.shape[-1]
+        features = keras.KerasTensor((batch, positions, hidden), dtype=self.compute_dtype)
+        return {"logits": logits, "features": features}
 
     def get_config(self):
         config = super().get_config()

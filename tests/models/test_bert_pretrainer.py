@@ -80,3 +80,42 @@ def test_default_optimizer_clips_after_all_reduce_and_skips_decay_on_norms_and_b
     decayed = {v.path for v in pretrainer.trainable_variables if optimizer._use_weight_decay(v)}
     assert any(p.endswith("qkv/kernel") for p in decayed)
     assert not any(p.endswith(("bias", "gamma", "beta")) for p in decayed)
+
+
+def test_default_loss_path_matches_keras_compiled_losses(tiny_config):
+    """The default path (`MaskedLMHead.loss`, no logits kept) against Keras' compiled losses and
+    metrics on the logits: same loss, same gradients, same logged names and values."""
+    import tensorflow as tf  # noqa: PLC0415
+
+    from keras_bert.metrics.top1 import SparseTop1Accuracy  # noqa: PLC0415
+
+    fused = BertPretrainer(BertBackbone(**tiny_config, dropout=0.0))
+    reference = BertPretrainer(BertBackbone(**tiny_config, dropout=0.0))
+    reference.set_weights(fused.get_weights())
+    fused.compile()
+
+    def sce(**kwargs):
+        return keras.losses.SparseCategoricalCrossentropy(from_logits=True, **kwargs)
+
+    reference.compile(
+        loss={"mlm_logits": sce(reduction="mean_with_sample_weight"), "nsp_logits": sce()},
+        weighted_metrics={"mlm_logits": [SparseTop1Accuracy()], "nsp_logits": [SparseTop1Accuracy()]},
+    )
+    assert fused._fused_loss and not reference._fused_loss
+    x, y, sw = _batch()
+
+    def loss_and_grads(model):
+        with tf.GradientTape() as tape:
+            loss = model.compute_loss(x, y, model(x, training=True), sw)
+        grads = tape.gradient(loss, model.trainable_variables)
+        return loss.numpy(), [tf.convert_to_tensor(g).numpy() for g in grads]
+
+    (loss, grads), (ref_loss, ref_grads) = loss_and_grads(fused), loss_and_grads(reference)
+    np.testing.assert_allclose(loss, ref_loss, rtol=1e-6)
+    for got, want in zip(grads, ref_grads, strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-7)
+    logs = fused.evaluate(x, y, sample_weight=sw, verbose=0, return_dict=True)
+    ref_logs = reference.evaluate(x, y, sample_weight=sw, verbose=0, return_dict=True)
+    assert set(logs) == set(ref_logs)
+    for name, value in ref_logs.items():
+        np.testing.assert_allclose(logs[name], value, rtol=1e-5, err_msg=name)
