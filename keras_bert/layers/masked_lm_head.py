@@ -91,7 +91,8 @@ class MaskedLMHead(keras.layers.Layer):
         return {"logits": logits, "features": x} if return_features else logits
 
     def loss(self, features, labels, weights):
-        """MLM loss and top-1 hits of `features` without the (batch, P, V) logits in memory.
+        """MLM loss and top-1 hits of `features`, the vocabulary scored in chunks (logits written
+        once, read once; see `vocab_softmax_loss`).
 
         Args:
             features: (batch, P, hidden) from `call(..., return_features=True)`.

@@ -34,8 +34,8 @@ class BertPretrainer(keras.Model):
     Trains on `(x, y, sample_weight)` with y = {"mlm_logits": ids (batch, P), "nsp_logits": (batch,)}
     and sample_weight = {"mlm_logits": mask weights (batch, P), "nsp_logits": ones (batch,)}.
     With the default loss on TensorFlow, the MLM loss and accuracy are computed from
-    `mlm_features` by `MaskedLMHead.loss` (vocabulary in chunks, the (batch, P, V) logits never
-    stored for the backward pass); the logged names are Keras' own (`mlm_logits_loss`,
+    `mlm_features` by `MaskedLMHead.loss` (vocabulary in chunks, gradients formed in the forward
+    pass, the `mlm_logits` output unused and dropped by XLA); the logged names are Keras' own (`mlm_logits_loss`,
     `mlm_logits_accuracy`, `nsp_logits_loss`, `nsp_logits_accuracy`).
     """
 
