@@ -2,7 +2,8 @@
 
 Importing it asks TensorFlow for its pooling CPU allocator (`keras_bert.runtime`; set
 `TF_CPU_ALLOCATOR_USE_BFC=false` to opt out). The models are imported eagerly so that
-`import keras_bert` registers them for `keras.saving.load_model`; the rest (tokenizers, preprocessing, convert) load lazily on first use.
+`import keras_bert` registers them for `keras.saving.load_model`; the rest (tokenizers,
+preprocessing, convert) load lazily on first use.
 """
 
 from __future__ import annotations

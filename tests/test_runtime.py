@@ -1,4 +1,5 @@
-"""`import keras_bert` gives TensorFlow a pooling CPU allocator: repeated steps stop page-faulting."""
+"""`import keras_bert` gives TensorFlow a pooling CPU allocator: repeated steps stop page-faulting.
+"""
 
 import json
 import os

@@ -1,7 +1,7 @@
 """Cross-entropy over a tied output vocabulary, without materialising the logits more than once.
 
-The MLM loss `mean_w(logsumexp(x E^T + b) - (x E^T + b)[label])` over a 30k vocabulary is memory-bound
-on CPU when written the usual way: the (N, V) logits are written by the matmul, then read and
+The MLM loss `mean_w(logsumexp(x E^T + b) - (x E^T + b)[label])` over a 30k vocabulary is
+memory-bound on CPU when written the usual way: the (N, V) logits are written by the matmul, then read and
 rewritten by the bias add, the max, the exp-sum, the softmax gradient, both gradient matmuls and
 the bias gradient, each a pass over DRAM (640 x 30522 fp32 = 78 MB in a BERT-base-style batch).
 Here the vocabulary is taken in chunks: each chunk's raw scores stay in cache while they are
@@ -87,10 +87,8 @@ def vocab_softmax_cross_entropy(
         # Sweep 2: softmax gradient per chunk, consumed by both gradient matmuls while in cache.
         d_features, d_embeddings, d_bias = None, [], []
         for (start, stop), logits in zip(spans, scores, strict=True):
-            onehot = ops.cast(
-                ops.equal(labels[:, None] - start, ops.arange(stop - start, dtype="int32")[None, :]),
-                "float32",
-            )
+            columns = ops.arange(stop - start, dtype="int32")[None, :]
+            onehot = ops.cast(ops.equal(labels[:, None] - start, columns), "float32")
             d_logits = (ops.exp(logits - log_normaliser[:, None]) - onehot) * scale[:, None]
             d_bias.append(ops.sum(d_logits, axis=0))
             d_logits = ops.cast(d_logits, dtype)

@@ -35,8 +35,8 @@ class BertPretrainer(keras.Model):
     and sample_weight = {"mlm_logits": mask weights (batch, P), "nsp_logits": ones (batch,)}.
     With the default loss on TensorFlow, the MLM loss and accuracy are computed from
     `mlm_features` by `MaskedLMHead.loss` (vocabulary in chunks, gradients formed in the forward
-    pass, the `mlm_logits` output unused and dropped by XLA); the logged names are Keras' own (`mlm_logits_loss`,
-    `mlm_logits_accuracy`, `nsp_logits_loss`, `nsp_logits_accuracy`).
+    pass, the `mlm_logits` output unused and dropped by XLA); the logged names are Keras' own
+    (`mlm_logits_loss`, `mlm_logits_accuracy`, `nsp_logits_loss`, `nsp_logits_accuracy`).
     """
 
     def __init__(self, backbone: BertBackbone, **kwargs):
@@ -91,9 +91,8 @@ class BertPretrainer(keras.Model):
         (the MLM part through `MaskedLMHead.loss`); otherwise Keras' compiled losses do."""
         if optimizer == "auto":
             optimizer = self._default_optimizer(learning_rate)
-        self._fused_loss = (
-            loss == "auto" and weighted_metrics == "auto" and keras.backend.backend() == "tensorflow"
-        )
+        defaults = loss == "auto" and weighted_metrics == "auto"
+        self._fused_loss = defaults and keras.backend.backend() == "tensorflow"
         if self._fused_loss:
             loss = weighted_metrics = None
         if loss == "auto":

@@ -99,7 +99,9 @@ def test_default_loss_path_matches_keras_compiled_losses(tiny_config):
 
     reference.compile(
         loss={"mlm_logits": sce(reduction="mean_with_sample_weight"), "nsp_logits": sce()},
-        weighted_metrics={"mlm_logits": [SparseTop1Accuracy()], "nsp_logits": [SparseTop1Accuracy()]},
+        weighted_metrics={
+            "mlm_logits": [SparseTop1Accuracy()], "nsp_logits": [SparseTop1Accuracy()]
+        },
     )
     assert fused._fused_loss and not reference._fused_loss
     x, y, sw = _batch()
