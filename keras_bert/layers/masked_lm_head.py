@@ -6,24 +6,8 @@ import keras
 from keras import ops
 
 from keras_bert.layers.activations import get_activation, truncated_normal
+from keras_bert.layers.gather_positions import gather_positions
 from keras_bert.layers.vocab_softmax_loss import vocab_softmax_cross_entropy
-
-
-def gather_positions(sequence, positions):
-    """Gathers vectors at `positions` per example.
-
-    Args:
-        sequence: (batch, seq, hidden).
-        positions: (batch, P) int indices into `seq`.
-
-    Returns:
-        (batch, P, hidden).
-    """
-    batch, seq, hidden = ops.shape(sequence)[0], ops.shape(sequence)[1], ops.shape(sequence)[2]
-    positions = ops.cast(positions, "int32")
-    offsets = ops.arange(batch, dtype="int32")[:, None] * ops.cast(seq, "int32")  # (B, 1)
-    flat = ops.reshape(sequence, (-1, hidden))  # (B*T, H)
-    return ops.take(flat, positions + offsets, axis=0)  # (B, P, H)
 
 
 @keras.saving.register_keras_serializable(package="keras_bert")
@@ -39,7 +23,8 @@ class MaskedLMHead(keras.layers.Layer):
 
     Call arguments:
         sequence_output: (batch, seq, hidden).
-        mask_positions: (batch, P) int32 positions to predict.
+        mask_positions: (batch, P) int32 positions to predict; None when `sequence_output` holds
+            the (batch, P, hidden) vectors at those positions already.
         return_features: also return the activations the tied projection scores, so that a
             training loss can score them with `loss` instead of reading the logits.
 
@@ -82,8 +67,10 @@ class MaskedLMHead(keras.layers.Layer):
         self.bias = self.add_weight(name="bias", shape=(vocabulary_size,), initializer="zeros")
         self.built = True
 
-    def call(self, sequence_output, mask_positions, return_features: bool = False):
-        x = gather_positions(sequence_output, mask_positions)  # (B, P, H)
+    def call(self, sequence_output, mask_positions=None, return_features: bool = False):
+        x = sequence_output
+        if mask_positions is not None:
+            x = gather_positions(sequence_output, mask_positions)  # (B, P, H)
         x = self.layer_norm(self._activation_fn(self.transform(x)))
         embeddings = ops.cast(self.token_embedding.embeddings, x.dtype)  # (V, H)
         logits = ops.matmul(x, ops.transpose(embeddings))  # (B, P, V)
@@ -113,8 +100,12 @@ class MaskedLMHead(keras.layers.Layer):
         )
         return loss, ops.reshape(correct, ops.shape(labels))
 
-    def compute_output_spec(self, sequence_output, mask_positions, return_features: bool = False):
-        batch, positions = sequence_output.shape[0], mask_positions.shape[1]
+    def compute_output_spec(
+        self, sequence_output, mask_positions=None, return_features: bool = False
+    ):
+        batch, positions = sequence_output.shape[0], sequence_output.shape[1]
+        if mask_positions is not None:
+            positions = mask_positions.shape[1]
         vocabulary_size = int(self.token_embedding.input_dim)
         logits = keras.KerasTensor((batch, positions, vocabulary_size), dtype="float32")
         if not return_features:

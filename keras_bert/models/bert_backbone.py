@@ -31,6 +31,9 @@ class BertBackbone(keras.Model):
     Inputs: dict of int32 (batch, seq): `token_ids`, `segment_ids`, `padding_mask` (1 = real token).
     Outputs: dict `sequence_output` (batch, seq, hidden), `pooled_output` (batch, hidden) =
         tanh(dense(sequence_output[:, 0])).
+    Called with `output_positions` (batch, P) int32, `sequence_output` is (batch, P, hidden) at
+        those positions: the last block then runs its queries and feed-forward network at [CLS]
+        and those P positions only (what pretraining heads read), same values.
 
     Example:
         >>> backbone = BertBackbone.from_preset("tiny")
@@ -91,21 +94,11 @@ class BertBackbone(keras.Model):
         )
 
         # Functional graph.
-        token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
-        segment_ids = keras.Input(shape=(None,), dtype="int32", name="segment_ids")
-        padding_mask = keras.Input(shape=(None,), dtype="int32", name="padding_mask")
-        tokens = self.token_embedding(token_ids)  # (B, T, H)
-        x = tokens + self.position_embedding(tokens) + self.segment_embedding(segment_ids)
-        x = self.embeddings_dropout(self.embeddings_layer_norm(x))
-        for block in self.transformer_layers:
-            x = block(x, padding_mask=padding_mask)  # (B, T, H)
-        pooled = self.pooler(x[:, 0, :])  # (B, H)
-        super().__init__(
-            inputs={"token_ids": token_ids, "segment_ids": segment_ids, "padding_mask": padding_mask},
-            outputs={"sequence_output": x, "pooled_output": pooled},
-            dtype=dtype,
-            **kwargs,
-        )
+        inputs = {
+            name: keras.Input(shape=(None,), dtype="int32", name=name)
+            for name in ("token_ids", "segment_ids", "padding_mask")
+        }
+        super().__init__(inputs=inputs, outputs=self._encode(inputs), dtype=dtype, **kwargs)
 
         self.vocabulary_size = int(vocabulary_size)
         self.num_layers = int(num_layers)
@@ -119,6 +112,38 @@ class BertBackbone(keras.Model):
         self.activation = activation
         self.layer_norm_epsilon = float(layer_norm_epsilon)
         self.initializer_range = float(initializer_range)
+
+    def _encode(self, inputs: dict, output_positions=None, training=None) -> dict:
+        """The forward pass (symbolic for the functional graph, or eager/traced); see the class."""
+        tokens = self.token_embedding(inputs["token_ids"])  # (B, T, H)
+        x = tokens + self.position_embedding(tokens) + self.segment_embedding(inputs["segment_ids"])
+        x = self.embeddings_dropout(self.embeddings_layer_norm(x), training=training)
+        *blocks, last = self.transformer_layers
+        for block in blocks:
+            x = block(x, padding_mask=inputs["padding_mask"], training=training)  # (B, T, H)
+        if output_positions is None:
+            x = last(x, padding_mask=inputs["padding_mask"], training=training)
+            return {"sequence_output": x, "pooled_output": self.pooler(x[:, 0, :])}
+        cls = ops.zeros_like(output_positions[:, :1])
+        query_positions = ops.concatenate([cls, output_positions], axis=1)  # (B, 1 + P)
+        x = last(x, inputs["padding_mask"], query_positions, training=training)  # (B, 1 + P, H)
+        return {"sequence_output": x[:, 1:, :], "pooled_output": self.pooler(x[:, 0, :])}
+
+    def call(self, inputs, training=None, mask=None, output_positions=None):
+        if output_positions is None:
+            return super().call(inputs, training=training, mask=mask)
+        return self._encode(inputs, output_positions, training=training)
+
+    def compute_output_spec(self, inputs, training=None, mask=None, output_positions=None):
+        if output_positions is None:
+            return super().compute_output_spec(inputs)
+        batch, positions = output_positions.shape
+        return {
+            "sequence_output": keras.KerasTensor(
+                (batch, positions, self.hidden_dim), dtype=self.compute_dtype
+            ),
+            "pooled_output": keras.KerasTensor((batch, self.hidden_dim), dtype=self.compute_dtype),
+        }
 
     def get_config(self) -> dict:
         return {

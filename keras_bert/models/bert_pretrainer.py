@@ -57,10 +57,12 @@ class BertPretrainer(keras.Model):
         )
         inputs = backbone_inputs()
         inputs["mask_positions"] = keras.Input(shape=(None,), dtype="int32", name="mask_positions")
-        encoded = backbone({k: inputs[k] for k in ("token_ids", "segment_ids", "padding_mask")})
-        mlm = self.mlm_head(
-            encoded["sequence_output"], inputs["mask_positions"], return_features=True
+        # The backbone's last block runs at [CLS] and the masked positions only.
+        encoded = backbone(
+            {k: inputs[k] for k in ("token_ids", "segment_ids", "padding_mask")},
+            output_positions=inputs["mask_positions"],
         )
+        mlm = self.mlm_head(encoded["sequence_output"], return_features=True)
         outputs = {
             "mlm_logits": mlm["logits"],
             "nsp_logits": keras.layers.Activation("linear", dtype="float32", name="nsp_logits")(

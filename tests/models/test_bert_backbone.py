@@ -118,3 +118,51 @@ def test_mixed_bfloat16_as_constructor_dtype(tiny_config):
     got = keras.ops.convert_to_numpy(keras.ops.cast(got, "float32"))
     expected = reference(inputs)["sequence_output"].numpy()
     np.testing.assert_allclose(got[real], expected[real], atol=0.1)
+
+
+def test_output_positions_match_the_full_sequence_values_and_gradients(tiny_config):
+    """`output_positions` (last block at [CLS] + those positions only) against gathering the full
+    output: same values and the same gradients for every weight (padding, repeats, position 0)."""
+    import tensorflow as tf  # noqa: PLC0415
+
+    backbone = BertBackbone(**tiny_config, dropout=0.0)
+    inputs = random_inputs()
+    positions = np.array([[1, 4, 4], [0, 5, 2], [2, 1, 9]], "int32")  # row 2: 9 is padding
+    rng = np.random.default_rng(1)
+    w_seq = rng.normal(size=(3, 3, 16)).astype("float32")
+    w_pool = rng.normal(size=(3, 16)).astype("float32")
+
+    def run(pruned: bool):
+        with tf.GradientTape() as tape:
+            if pruned:
+                out = backbone(inputs, output_positions=positions, training=True)
+                seq = out["sequence_output"]
+            else:
+                out = backbone(inputs, training=True)
+                seq = tf.gather(out["sequence_output"], positions, batch_dims=1)
+            loss = tf.reduce_sum(seq * w_seq) + tf.reduce_sum(out["pooled_output"] * w_pool)
+        grads = tape.gradient(loss, backbone.trainable_variables)
+        return seq.numpy(), out["pooled_output"].numpy(), [tf.convert_to_tensor(g) for g in grads]
+
+    seq, pooled, grads = run(pruned=True)
+    ref_seq, ref_pooled, ref_grads = run(pruned=False)
+    assert seq.shape == (3, 3, 16)
+    np.testing.assert_allclose(seq, ref_seq, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(pooled, ref_pooled, rtol=1e-5, atol=1e-6)
+    for variable, got, want in zip(backbone.trainable_variables, grads, ref_grads, strict=True):
+        np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-4, atol=1e-5,
+                                   err_msg=variable.path)
+
+
+def test_output_positions_under_mixed_bfloat16(tiny_config):
+    backbone = BertBackbone(**tiny_config, dropout=0.0, dtype="mixed_bfloat16")
+    inputs = random_inputs()
+    positions = np.array([[1, 2], [3, 0], [2, 2]], "int32")
+    pruned = keras.ops.convert_to_numpy(
+        keras.ops.cast(backbone(inputs, output_positions=positions)["sequence_output"], "float32")
+    )
+    full = keras.ops.convert_to_numpy(
+        keras.ops.cast(backbone(inputs)["sequence_output"], "float32")
+    )
+    assert pruned.shape == (3, 2, 16)
+    np.testing.assert_allclose(pruned, full[np.arange(3)[:, None], positions], atol=0.1)
