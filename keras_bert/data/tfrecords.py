@@ -194,6 +194,7 @@ def pretraining_dataset(
     shuffle_buffer: int = 10_000,
     drop_remainder: bool = True,
     check_files: str = "auto",
+    vocabulary_size: int | None = None,
 ) -> tf.data.Dataset:
     """Batches of pretraining TFRecords for `BertPretrainer.fit`.
 
@@ -208,6 +209,8 @@ def pretraining_dataset(
             of every record up to 512 MB of files, record headers only beyond), "full",
             "headers", "none" (see `check_tfrecord_files`). Corruption found later, while
             training, raises TensorFlow's `DataLossError`, which does not name the file.
+        vocabulary_size: the model's; each batch is checked to hold token and label ids below
+            it (files written with a larger vocabulary raise `InvalidArgumentError` saying so).
 
     Returns:
         `(x, y, sample_weight)`: x = {`token_ids`, `segment_ids`, `padding_mask` (batch, seq_len),
@@ -248,4 +251,20 @@ def pretraining_dataset(
         lambda records: parse_pretraining_batch(records, seq_len, max_predictions),
         num_parallel_calls=tf.data.AUTOTUNE,
     )
+    if vocabulary_size is not None:
+        dataset = dataset.map(lambda x, y, w: (*_check_ids(x, y, vocabulary_size), w))
     return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def _check_ids(x: dict, y: dict, vocabulary_size: int) -> tuple[dict, dict]:
+    """Fails with a message naming the problem when a batch holds ids outside the vocabulary."""
+    checks = [
+        tf.debugging.assert_less(
+            ids, vocabulary_size, summarize=4,
+            message=f"{name} outside the model vocabulary of {vocabulary_size} ids: were these "
+            "records written with another vocabulary?",
+        )
+        for name, ids in (("token_ids", x["token_ids"]), ("masked label ids", y["mlm_logits"]))
+    ]
+    with tf.control_dependencies(checks):
+        return {k: tf.identity(v) for k, v in x.items()}, {k: tf.identity(v) for k, v in y.items()}

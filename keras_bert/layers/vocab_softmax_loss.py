@@ -43,7 +43,8 @@ def vocab_softmax_cross_entropy(
         features: (N, H) float rows to score.
         embeddings: (V, H) output embedding (tied with the input embedding).
         bias: (V,) output bias.
-        labels: (N,) int label ids in [0, V).
+        labels: (N,) int label ids in [0, V); any other id in a row of nonzero weight makes the
+            loss NaN (rows of weight 0 are ignored whatever their label, e.g. -100).
         weights: (N,) float weights (0 for padded prediction slots).
         chunk_size: vocabulary entries per chunk.
 
@@ -53,7 +54,8 @@ def vocab_softmax_cross_entropy(
     """
     labels = ops.cast(labels, "int32")
     weights = ops.cast(weights, "float32")
-    spans = _chunks(int(embeddings.shape[0]), int(chunk_size))
+    vocabulary_size = int(embeddings.shape[0])
+    spans = _chunks(vocabulary_size, int(chunk_size))
     dtype = "float32" if features.dtype == "float16" else features.dtype
     # Tensors, not variables, go into the custom gradient (it differentiates its arguments).
     features, embeddings = ops.cast(features, dtype), ops.cast(embeddings, dtype)
@@ -81,7 +83,11 @@ def vocab_softmax_cross_entropy(
         log_normaliser = row_max + ops.log(row_sum)  # (N,)
         total_weight = ops.sum(weights)
         scale = weights / ops.maximum(total_weight, 1e-12)  # (N,) d loss / d per-row loss
-        loss = ops.sum(scale * (log_normaliser - label_logit))
+        # A weighted label outside [0, V) (ids from another vocabulary) makes the loss NaN, as
+        # Keras' loss does under XLA, rather than a finite loss with no label term.
+        in_vocabulary = ops.logical_and(labels >= 0, labels < vocabulary_size)
+        row_loss = ops.where(in_vocabulary, log_normaliser - label_logit, float("nan"))
+        loss = ops.sum(ops.where(scale != 0, scale * row_loss, 0.0))
         correct = ops.cast(label_logit >= row_max, "float32")
 
         # Sweep 2: softmax gradient per chunk, consumed by both gradient matmuls while in cache.

@@ -110,7 +110,7 @@ def make_dataset_fn(config: PretrainConfig, vocabulary_size: int) -> DatasetFn:
 
         return lambda ctx: pretraining_dataset(
             config.train_files, config.global_batch_size, config.seq_len, config.max_predictions,
-            seed=config.seed, input_context=ctx,
+            seed=config.seed, input_context=ctx, vocabulary_size=vocabulary_size,
         )
     if fmt == "text":
         from keras_bert.data.corpus import bundled_corpus_files

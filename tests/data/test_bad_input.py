@@ -136,3 +136,13 @@ def test_wrong_shapes_name_the_file_and_feature(tmp_path):
 def test_command_module_has_no_top_level_tensorflow():
     source = open(command.__file__).read().split("def run(")[0]
     assert "import tensorflow" not in source and "keras_bert.data" not in source
+
+
+def test_ids_outside_the_model_vocabulary_are_named(tmp_path):
+    path = str(tmp_path / "a.tfrecord")
+    _good_file(path)  # token ids up to 102
+    batch = next(iter(pretraining_dataset(path, 2, 8, 2, vocabulary_size=103)))
+    assert batch[0]["token_ids"].shape == (2, 8)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="token_ids outside the model "
+                       "vocabulary of 100 ids: were these records written with another vocabulary"):
+        next(iter(pretraining_dataset(path, 2, 8, 2, vocabulary_size=100)))

@@ -104,3 +104,18 @@ def test_float16_features_are_scored_in_float32():
     np.testing.assert_allclose(loss.numpy(), ref_loss, rtol=1e-5)
     # Gradients ~1e-3 survive: formed in float32, rounded to float16 only at the end.
     np.testing.assert_allclose(grad.numpy().astype("float32"), ref_grads[0], rtol=2e-3, atol=2e-6)
+
+
+def test_labels_outside_the_vocabulary_make_the_loss_nan_unless_unweighted():
+    features, embeddings, bias, labels, weights = _inputs()
+    weights[:3] = [0.0, 1.0, 1.0]
+    ignored = labels.copy()
+    ignored[0] = -100  # an unweighted slot: ignored whatever its label
+    loss, _, _ = _fused(features, embeddings, bias, ignored, weights, 300)
+    want, _, _ = _fused(features, embeddings, bias, labels, weights, 300)
+    np.testing.assert_allclose(loss, want, rtol=1e-6)
+    for bad in (V, -1):  # one past the vocabulary, negative
+        wrong = labels.copy()
+        wrong[1] = bad
+        loss, _, _ = _fused(features, embeddings, bias, wrong, weights, 300, jit=True)
+        assert np.isnan(loss), bad
