@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import keras
 
+from keras_bert.models.bert_backbone import BertBackbone
+
 
 def serialize_backbone(backbone: keras.Model) -> dict:
     return keras.saving.serialize_keras_object(backbone)
@@ -42,7 +44,12 @@ class DenseHeadModel(keras.Model):
         **kwargs,
     ):
         inputs = backbone.input
-        features = backbone(inputs)[self.features]
+        if self.features == "pooled_output" and isinstance(backbone, BertBackbone):
+            # No sequence positions wanted: the last block runs at [CLS] only.
+            none = keras.ops.zeros_like(inputs["token_ids"][:, :0])  # (B, 0)
+            features = backbone(inputs, output_positions=none)[self.features]
+        else:
+            features = backbone(inputs)[self.features]
         features = keras.layers.Dropout(dropout, name=self.dropout_name)(features)
         logits = keras.layers.Dense(
             num_classes,

@@ -124,8 +124,10 @@ class BertBackbone(keras.Model):
         if output_positions is None:
             x = last(x, padding_mask=inputs["padding_mask"], training=training)
             return {"sequence_output": x, "pooled_output": self.pooler(x[:, 0, :])}
-        cls = ops.zeros_like(output_positions[:, :1])
-        query_positions = ops.concatenate([cls, output_positions], axis=1)  # (B, 1 + P)
+        cls = ops.zeros_like(inputs["token_ids"][:, :1])  # (B, 1): [CLS], for the pooler
+        query_positions = ops.concatenate(
+            [ops.cast(cls, "int32"), ops.cast(output_positions, "int32")], axis=1
+        )  # (B, 1 + P)
         x = last(x, inputs["padding_mask"], query_positions, training=training)  # (B, 1 + P, H)
         return {"sequence_output": x[:, 1:, :], "pooled_output": self.pooler(x[:, 0, :])}
 

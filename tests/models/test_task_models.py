@@ -101,3 +101,32 @@ def test_span_qa_default_compile_fits():
     first = model.fit(x, y, epochs=1, verbose=0).history["loss"][0]
     last = model.fit(x, y, epochs=20, verbose=0).history["loss"][-1]
     assert last < first
+
+
+def test_classifier_logits_and_gradients_match_the_full_backbone():
+    """The classifier runs the last block at [CLS] only: same logits and gradients as the head on
+    the full backbone's pooled output."""
+    import tensorflow as tf  # noqa: PLC0415
+
+    backbone = BertBackbone(
+        vocabulary_size=50, num_layers=2, num_heads=2, hidden_dim=16, intermediate_dim=32,
+        max_sequence_length=SEQ, dropout=0.0,
+    )
+    model = BertClassifier(backbone, num_classes=3, dropout=0.0)
+    head = model.get_layer("logits")
+    x = inputs()
+
+    def run(pruned: bool):
+        with tf.GradientTape() as tape:
+            if pruned:
+                logits = model(x, training=True)
+            else:
+                logits = head(backbone(x, training=True)["pooled_output"])
+            loss = tf.reduce_sum(logits * tf.constant([[1.0, -2.0, 0.5]]))
+        grads = tape.gradient(loss, model.trainable_variables)
+        return logits.numpy(), [tf.convert_to_tensor(g).numpy() for g in grads]
+
+    (logits, grads), (ref_logits, ref_grads) = run(True), run(False)
+    np.testing.assert_allclose(logits, ref_logits, rtol=1e-5, atol=1e-6)
+    for variable, got, want in zip(model.trainable_variables, grads, ref_grads, strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6, err_msg=variable.path)
