@@ -9,6 +9,14 @@ from keras_bert.layers import HashDropout, PositionEmbedding, TransformerEncoder
 from keras_bert.layers.activations import truncated_normal
 
 
+def backbone_inputs() -> dict:
+    """Fresh symbolic inputs matching `BertBackbone`'s input dict."""
+    return {
+        name: keras.Input(shape=(None,), dtype="int32", name=name)
+        for name in ("token_ids", "segment_ids", "padding_mask")
+    }
+
+
 @keras.saving.register_keras_serializable(package="keras_bert")
 class BertBackbone(keras.Model):
     """The BERT encoder as a functional Keras model.
@@ -94,10 +102,7 @@ class BertBackbone(keras.Model):
         )
 
         # Functional graph.
-        inputs = {
-            name: keras.Input(shape=(None,), dtype="int32", name=name)
-            for name in ("token_ids", "segment_ids", "padding_mask")
-        }
+        inputs = backbone_inputs()
         super().__init__(inputs=inputs, outputs=self._encode(inputs), dtype=dtype, **kwargs)
 
         self.vocabulary_size = int(vocabulary_size)
@@ -124,9 +129,9 @@ class BertBackbone(keras.Model):
         if output_positions is None:
             x = last(x, padding_mask=inputs["padding_mask"], training=training)
             return {"sequence_output": x, "pooled_output": self.pooler(x[:, 0, :])}
-        cls = ops.zeros_like(inputs["token_ids"][:, :1])  # (B, 1): [CLS], for the pooler
+        cls = ops.zeros_like(inputs["token_ids"][:, :1], dtype="int32")  # [CLS], for the pooler
         query_positions = ops.concatenate(
-            [ops.cast(cls, "int32"), ops.cast(output_positions, "int32")], axis=1
+            [cls, ops.cast(output_positions, "int32")], axis=1
         )  # (B, 1 + P)
         x = last(x, inputs["padding_mask"], query_positions, training=training)  # (B, 1 + P, H)
         return {"sequence_output": x[:, 1:, :], "pooled_output": self.pooler(x[:, 0, :])}

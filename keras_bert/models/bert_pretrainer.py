@@ -8,15 +8,7 @@ from keras import ops
 from keras_bert.layers import MaskedLMHead
 from keras_bert.layers.activations import truncated_normal
 from keras_bert.metrics.top1 import SparseTop1Accuracy, sparse_top1_accuracy
-from keras_bert.models.bert_backbone import BertBackbone
-
-
-def backbone_inputs() -> dict:
-    """Fresh symbolic inputs matching `BertBackbone`'s input dict."""
-    return {
-        name: keras.Input(shape=(None,), dtype="int32", name=name)
-        for name in ("token_ids", "segment_ids", "padding_mask")
-    }
+from keras_bert.models.bert_backbone import BertBackbone, backbone_inputs
 
 
 @keras.saving.register_keras_serializable(package="keras_bert")
@@ -55,13 +47,11 @@ class BertPretrainer(keras.Model):
             dtype=backbone.dtype_policy,
             name="nsp_head",
         )
-        inputs = backbone_inputs()
-        inputs["mask_positions"] = keras.Input(shape=(None,), dtype="int32", name="mask_positions")
+        encoder_inputs = backbone_inputs()
+        mask_positions = keras.Input(shape=(None,), dtype="int32", name="mask_positions")
+        inputs = {**encoder_inputs, "mask_positions": mask_positions}
         # The backbone's last block runs at [CLS] and the masked positions only.
-        encoded = backbone(
-            {k: inputs[k] for k in ("token_ids", "segment_ids", "padding_mask")},
-            output_positions=inputs["mask_positions"],
-        )
+        encoded = backbone(encoder_inputs, output_positions=mask_positions)
         mlm = self.mlm_head(encoded["sequence_output"], return_features=True)
         outputs = {
             "mlm_logits": mlm["logits"],
