@@ -37,16 +37,23 @@ def build_servable(
     max_masks: int = 4,
     pooling: str = "mean",
     normalize: bool = False,
+    chunk_size: int | None = None,
+    max_context_bytes: int | None = None,
 ) -> ServableModule:
-    """The servable for `task` (a key of `keras_bert.export.tasks.TASKS`) wrapping `model`."""
+    """The servable for `task` (a key of `keras_bert.export.tasks.TASKS`) wrapping `model`.
+    `chunk_size`: rows per model run (default 8192 tokens' worth); `max_context_bytes`: QA's limit
+    on the context bytes of one request (default `tasks.question_answering.MAX_CONTEXT_BYTES`)."""
     from keras_bert.export import tasks
+    from keras_bert.export.tasks.question_answering import MAX_CONTEXT_BYTES
 
     label_names = label_names or getattr(model, "label_names", None)
     if task == "classification":
         from keras_bert.preprocessing.classification_preprocessor import ClassificationPreprocessor
 
         pre = ClassificationPreprocessor(tokenizer, sequence_length, label_names)
-        return tasks.ClassificationServable(model, tokenizer, pre.packer, label_names, pair)
+        return tasks.ClassificationServable(
+            model, tokenizer, pre.packer, label_names, pair, chunk_size
+        )
     if task == "question-answering":
         from keras_bert.preprocessing.squad_preprocessor import SquadPreprocessor
 
@@ -55,7 +62,8 @@ def build_servable(
             max_query_length=max_query_length,
         )
         return tasks.QuestionAnsweringServable(
-            model, pre, max_answer_length, version_2_with_negative, null_score_diff_threshold
+            model, pre, max_answer_length, version_2_with_negative, null_score_diff_threshold,
+            chunk_size, max_context_bytes or MAX_CONTEXT_BYTES,
         )
     if task == "token-classification":
         from keras_bert.preprocessing.ner_preprocessor import NerPreprocessor
@@ -63,14 +71,14 @@ def build_servable(
         if not label_names:
             raise ValueError("token classification needs the tag names (model.label_names or --label_names)")
         pre = NerPreprocessor(tokenizer, sequence_length)
-        return tasks.TokenClassificationServable(model, pre, label_names, max_entities)
+        return tasks.TokenClassificationServable(model, pre, label_names, max_entities, chunk_size)
     if task == "fill-mask":
         return tasks.FillMaskServable(
-            model, tokenizer, _packer(tokenizer, sequence_length), top_k, max_masks
+            model, tokenizer, _packer(tokenizer, sequence_length), top_k, max_masks, chunk_size
         )
     if task == "embedding":
         return tasks.EmbeddingServable(
-            model, tokenizer, _packer(tokenizer, sequence_length), pooling, normalize
+            model, tokenizer, _packer(tokenizer, sequence_length), pooling, normalize, chunk_size
         )
     raise ValueError(f"unknown task {task!r}; known: {sorted(tasks.TASKS)}")
 

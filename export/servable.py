@@ -4,6 +4,11 @@ A servable holds the training-time tokenizer and packer objects and the Keras mo
 signatures: a raw-text `serving_default` (tokenize -> pack -> model -> post-process, all in-graph) and
 token-id signatures in int32 and int64 for clients that tokenize themselves. Tasks subclass it and
 fill in three small parts: `text_inputs`, `from_text` and `from_tokens`.
+
+Every request costs bounded memory: texts are cut before tokenizing to what the sequence can use
+(`cut`, exact: same tokens as the uncut text), and the model runs on at most `chunk_size` rows
+(texts or QA windows) at a time in an in-graph loop (`map_chunks`), so a request's peak memory is
+that of one chunk plus its inputs and per-row results, whatever its batch or text lengths.
 """
 
 from __future__ import annotations
@@ -13,8 +18,79 @@ from typing import ClassVar
 
 import tensorflow as tf
 
+from keras_bert.preprocessing.text_cut import continuation_table, cut_text
+
 MODEL_INPUTS = ("token_ids", "segment_ids", "padding_mask")
 TOKEN_SIGNATURES = {"serving_token_ids": tf.int32, "serving_token_ids_int64": tf.int64}
+TOKENS_PER_RUN = 8192  # default chunk: rows x sequence length the model sees at once
+
+
+def default_chunk_size(sequence_length: int) -> int:
+    """Rows per model run: 64 at 128 tokens, 21 at 384 (MiniLM: ~150 MB of activations)."""
+    return max(1, TOKENS_PER_RUN // int(sequence_length))
+
+
+def map_chunks(
+    fn: Callable[[dict[str, tf.Tensor]], dict[str, tf.Tensor]],
+    inputs: dict[str, tf.Tensor],
+    chunk_size: int,
+) -> dict[str, tf.Tensor]:
+    """`fn` on rows `[i, i + chunk_size)` of every input in turn; outputs concatenated on axis 0.
+
+    An in-graph `tf.while_loop` (one chunk at a time: `parallel_iterations=1`), so the model's
+    activations exist for one chunk only. `fn` must map n rows to n rows. An empty batch runs `fn`
+    once on zero rows, so outputs keep their dtypes and inner shapes.
+    """
+    specs = {k: tf.TensorSpec([None, *v.shape[1:]], v.dtype) for k, v in inputs.items()}
+    structure = tf.function(fn).get_concrete_function(specs).structured_outputs
+    flat_specs = tf.nest.flatten(structure)
+    rows = tf.shape(next(iter(inputs.values())))[0]
+    num_chunks = tf.maximum((rows + chunk_size - 1) // chunk_size, 1)
+    arrays = [
+        tf.TensorArray(s.dtype, size=num_chunks, infer_shape=False,
+                       element_shape=tf.TensorShape([None]).concatenate(s.shape[1:]))
+        for s in flat_specs
+    ]
+
+    def body(i, *arrays):
+        chunk = {k: v[i * chunk_size : (i + 1) * chunk_size] for k, v in inputs.items()}
+        outputs = tf.nest.flatten(fn(chunk))
+        return (i + 1, *[a.write(i, o) for a, o in zip(arrays, outputs, strict=True)])
+
+    _, *arrays = tf.while_loop(
+        lambda i, *_: i < num_chunks, body, [tf.constant(0), *arrays], parallel_iterations=1
+    )
+    return tf.nest.pack_sequence_as(structure, [a.concat() for a in arrays])
+
+
+def check_token_inputs(inputs: dict[str, tf.Tensor], vocabulary_size: int) -> dict[str, tf.Tensor]:
+    """Fails the request (InvalidArgumentError -> INVALID_ARGUMENT) on ids outside the model's
+    ranges: token ids in [0, vocabulary_size), segment ids >= 0, padding mask 0 or 1."""
+    ids = tf.cast(inputs["token_ids"], tf.int64)
+    checks = [
+        tf.debugging.assert_non_negative(ids, message="token_ids must be >= 0"),
+        tf.debugging.assert_less(ids, tf.constant(vocabulary_size, tf.int64),
+                                 message=f"token_ids must be < the vocabulary size {vocabulary_size}"),
+        tf.debugging.assert_non_negative(inputs["segment_ids"], message="segment_ids must be >= 0"),
+        tf.debugging.assert_equal(
+            tf.reduce_all((inputs["padding_mask"] == 0) | (inputs["padding_mask"] == 1)), True,
+            message="padding_mask must hold 0 or 1",
+        ),
+    ]
+    with tf.control_dependencies(checks):
+        return {k: tf.identity(v) for k, v in inputs.items()}
+
+
+def check_total_bytes(text: tf.Tensor, limit: int, name: str, flag: str) -> tf.Tensor:
+    """`text` unchanged, after refusing the request when its strings hold more than `limit` bytes."""
+    total = tf.reduce_sum(tf.cast(tf.strings.length(text), tf.int64))
+    check = tf.debugging.assert_less_equal(
+        total, tf.constant(limit, tf.int64),
+        message=f"{name}: more than {limit} bytes in one request (the export's {flag}; "
+                f"send fewer or shorter texts per request, or re-export with a larger {flag})",
+    )
+    with tf.control_dependencies([check]):
+        return tf.identity(text)
 
 
 def text_spec(name: str) -> tf.TensorSpec:
@@ -53,6 +129,7 @@ class ServableModule(tf.Module):
         model: the Keras model (dict inputs `token_ids`, `segment_ids`, `padding_mask`).
         tokenizer: the `WordPieceTokenizer` used in training (its vocabulary becomes an asset).
         packer: the `SegmentPacker` used in training.
+        chunk_size: rows (texts, QA windows) per model run; default `TOKENS_PER_RUN` tokens.
     """
 
     task: ClassVar[str] = ""
@@ -60,12 +137,19 @@ class ServableModule(tf.Module):
     # Extra signatures: key -> (bound method name, input specs, SignatureDef method name or "").
     extra_signature_specs: ClassVar[dict[str, tuple[str, tuple[tf.TensorSpec, ...], str]]] = {}
 
-    def __init__(self, model, tokenizer, packer, name: str | None = None):
+    def __init__(self, model, tokenizer, packer, chunk_size: int | None = None, name: str | None = None):
         super().__init__(name=name)
         self.model = model
         self.tokenizer = tokenizer
         self.packer = packer
+        self.chunk_size = int(chunk_size or default_chunk_size(packer.sequence_length))
+        if self.chunk_size < 1:
+            raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
         self.tf_variables = backing_tf_variables(model, tokenizer, packer)
+
+    def limits(self) -> dict[str, int]:
+        """What one request may cost, fixed at export (written beside the SavedModel)."""
+        return {"chunk_size": self.chunk_size, "sequence_length": self.packer.sequence_length}
 
     # ---------------------------------------------------------------- shared steps
     def run_model(self, inputs: dict[str, tf.Tensor], **extra: tf.Tensor):
@@ -76,6 +160,21 @@ class ServableModule(tf.Module):
 
     def tokenize(self, text: tf.Tensor) -> tf.RaggedTensor:
         return tf.cast(self.tokenizer(text), tf.int32)  # (B, None)
+
+    def cut(self, text: tf.Tensor, max_tokens: int | None = None) -> tf.Tensor:
+        """Each text cut to a prefix with the same first `max_tokens` tokens (default: what one
+        segment of the packed sequence can hold), so long strings cost what short ones do."""
+        if max_tokens is None:
+            max_tokens = self.packer.sequence_length - 2
+        return cut_text(self.tokenizer, text, max_tokens, continuation_table(self.tokenizer.vocabulary))
+
+    def map_chunks(self, fn, inputs: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
+        return map_chunks(fn, inputs, self.chunk_size)
+
+    def from_checked_tokens(self, inputs: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
+        """The token-id signatures: ids range-checked, then `from_tokens` chunk by chunk."""
+        inputs = check_token_inputs(inputs, self.tokenizer.vocabulary_size)
+        return self.map_chunks(self.from_tokens, inputs)
 
     # ---------------------------------------------------------------- task parts
     def from_text(self, **texts: tf.Tensor) -> dict[str, tf.Tensor]:
@@ -100,7 +199,7 @@ class ServableModule(tf.Module):
         out = {"serving_default": self._function(self.from_text, tuple(map(text_spec, self.text_inputs)))}
         for key, dtype in TOKEN_SIGNATURES.items():
             specs = tuple(tf.TensorSpec([None, None], dtype, name=n) for n in MODEL_INPUTS)
-            out[key] = self._function(lambda **x: self.from_tokens(x), specs)
+            out[key] = self._function(lambda **x: self.from_checked_tokens(x), specs)
         for key, (method, specs, _) in self.extra_signature_specs.items():
             out[key] = self._function(getattr(self, method), specs)
         return out

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import grpc
 
 # TF Serving's HTTP mapping of canonical status codes (http_rest_api_handler / ToHTTPStatusCode).
@@ -48,3 +50,18 @@ def from_tf_error_code(code: int) -> grpc.StatusCode:
         if status.value[0] == code:
             return status
     return grpc.StatusCode.INTERNAL
+
+
+# Lines TensorFlow's Python layer wraps around an op's own message ("Graph execution error:", the
+# node's Python traceback, "Node: '...'", "\t [[{{node ...}}]]").
+_TF_NOISE = re.compile(r"^(?:Graph execution error:|Detected at node|Node: '|\s|\[\[)")
+
+
+def op_message(message: str) -> str:
+    """The first line of a failing op's own message (e.g. "assertion failed: [...]" or
+    "indices[0,1] = -2 is not in [0, 30522)"), without TensorFlow's wrapping lines."""
+    lines = [line for line in message.splitlines() if line.strip()]
+    for line in lines:
+        if not _TF_NOISE.match(line):
+            return line.strip()
+    return lines[0].strip() if lines else message

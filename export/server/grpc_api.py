@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 
@@ -19,10 +20,9 @@ from tensorflow_serving.apis import (
     regression_pb2,
 )
 
-from .errors import ServingError, invalid
-from .registry import DEFAULT_SIGNATURE, ModelRegistry, Servable
-from .runner import run_classify, run_regress, run_signature
-from .tensors import array_to_proto, proto_to_array
+from . import inference
+from .errors import ServingError, invalid, not_found
+from .registry import ModelRegistry, Servable
 from .validation import Limits
 
 log = logging.getLogger(__name__)
@@ -44,32 +44,10 @@ def _rpc(method):
     return wrapper
 
 
-def _resolve(registry: ModelRegistry, spec: model_pb2.ModelSpec) -> Servable:
+def _use(registry: ModelRegistry, spec: model_pb2.ModelSpec) -> contextlib.AbstractContextManager[Servable]:
+    """The servable a ModelSpec names, kept loaded while the request runs."""
     version = spec.version.value if spec.HasField("version") else None
-    return registry.get(spec.name, version, spec.version_label)
-
-
-def _response_spec(servable: Servable, signature_name: str) -> model_pb2.ModelSpec:
-    spec = model_pb2.ModelSpec(name=servable.name, signature_name=signature_name)
-    spec.version.value = servable.version
-    return spec
-
-
-def examples_from_input(request_input) -> list[bytes]:
-    """Serialized tf.Examples of a `tensorflow.serving.Input`; context features merged in."""
-    kind = request_input.WhichOneof("kind")
-    if kind == "example_list":
-        return [e.SerializeToString() for e in request_input.example_list.examples]
-    if kind == "example_list_with_context":
-        with_context = request_input.example_list_with_context
-        merged = []
-        for example in with_context.examples:
-            combined = type(example)()
-            combined.CopyFrom(with_context.context)
-            combined.MergeFrom(example)
-            merged.append(combined.SerializeToString())
-        return merged
-    raise invalid("Input is empty.")
+    return registry.use(spec.name, version, spec.version_label)
 
 
 class PredictionServicer(prediction_service_pb2_grpc.PredictionServiceServicer):
@@ -79,59 +57,25 @@ class PredictionServicer(prediction_service_pb2_grpc.PredictionServiceServicer):
 
     @_rpc
     def Predict(self, request: predict_pb2.PredictRequest, context) -> predict_pb2.PredictResponse:
-        servable = _resolve(self.registry, request.model_spec)
-        signature_name = request.model_spec.signature_name or DEFAULT_SIGNATURE
-        signature = servable.signature(signature_name)
-        arrays = {name: proto_to_array(name, proto) for name, proto in request.inputs.items()}
-        dtypes = {name: proto.dtype for name, proto in request.inputs.items()}
-        outputs = run_signature(
-            signature, arrays, dtypes, self.limits, list(request.output_filter) or None
-        )
-        response = predict_pb2.PredictResponse(
-            model_spec=_response_spec(servable, signature_name)
-        )
-        for name, array in outputs.items():
-            response.outputs[name].CopyFrom(array_to_proto(array))
-        return response
+        with _use(self.registry, request.model_spec) as servable:
+            return inference.predict(servable, request, self.limits)
 
     @_rpc
     def Classify(self, request, context) -> classification_pb2.ClassificationResponse:
-        servable = _resolve(self.registry, request.model_spec)
-        signature_name = request.model_spec.signature_name or DEFAULT_SIGNATURE
-        signature = servable.signature(signature_name)
-        classes, scores = run_classify(signature, examples_from_input(request.input), self.limits)
-        response = classification_pb2.ClassificationResponse(
-            model_spec=_response_spec(servable, signature_name)
-        )
-        rows = (classes if classes is not None else scores).shape[0]
-        for row in range(rows):
-            item = response.result.classifications.add()
-            width = (classes if classes is not None else scores).shape[1]
-            for k in range(width):
-                cls = item.classes.add()
-                if classes is not None:
-                    cls.label = classes[row, k].decode("utf-8", "replace")
-                if scores is not None:
-                    cls.score = float(scores[row, k])
-        return response
+        with _use(self.registry, request.model_spec) as servable:
+            return inference.classify(servable, request, self.limits)
 
     @_rpc
     def Regress(self, request, context) -> regression_pb2.RegressionResponse:
-        servable = _resolve(self.registry, request.model_spec)
-        signature_name = request.model_spec.signature_name or DEFAULT_SIGNATURE
-        values = run_regress(
-            servable.signature(signature_name), examples_from_input(request.input), self.limits
-        )
-        response = regression_pb2.RegressionResponse(
-            model_spec=_response_spec(servable, signature_name)
-        )
-        for value in values:
-            response.result.regressions.add(value=float(value))
-        return response
+        with _use(self.registry, request.model_spec) as servable:
+            return inference.regress(servable, request, self.limits)
 
     @_rpc
     def MultiInference(self, request, context) -> inference_pb2.MultiInferenceResponse:
-        raise ServingError(grpc.StatusCode.UNIMPLEMENTED, "MultiInference is not supported")
+        if not request.tasks:
+            raise invalid("Tasks is empty")
+        with _use(self.registry, request.tasks[0].model_spec) as servable:
+            return inference.multi_inference(servable, request, self.limits)
 
     @_rpc
     def GetModelMetadata(self, request, context) -> get_model_metadata_pb2.GetModelMetadataResponse:
@@ -146,15 +90,15 @@ def model_metadata(
     for field in request.metadata_field:
         if field != "signature_def":
             raise invalid(f"Metadata field {field} is not supported")
-    servable = _resolve(registry, request.model_spec)
+    with _use(registry, request.model_spec) as servable:
+        signature_defs = dict(servable.signature_defs)
+        spec = inference.response_spec(servable, "")
     signature_map = get_model_metadata_pb2.SignatureDefMap()
-    for key, sig_def in servable.signature_defs.items():
+    for key, sig_def in signature_defs.items():
         signature_map.signature_def[key].CopyFrom(sig_def)
     packed = any_pb2.Any()
     packed.Pack(signature_map)
-    response = get_model_metadata_pb2.GetModelMetadataResponse(
-        model_spec=_response_spec(servable, "")
-    )
+    response = get_model_metadata_pb2.GetModelMetadataResponse(model_spec=spec)
     response.metadata["signature_def"].CopyFrom(packed)
     return response
 
@@ -162,22 +106,29 @@ def model_metadata(
 def model_status(
     registry: ModelRegistry, request: get_model_status_pb2.GetModelStatusRequest
 ) -> get_model_status_pb2.GetModelStatusResponse:
+    """TF Serving's GetModelStatus: every version its state monitor has seen (END ones included),
+    highest first; one version when the spec names a version or a label."""
     spec = request.model_spec
+    states = registry.version_states(spec.name)
     if spec.HasField("version") or spec.version_label:
-        versions = [_resolve(registry, spec).version]
-    else:
-        versions = registry.versions(spec.name)
-        if not versions:
-            raise ServingError(
-                grpc.StatusCode.NOT_FOUND, f"Could not find any versions of model {spec.name}"
-            )
-    response = get_model_status_pb2.GetModelStatusResponse()
-    for version in sorted(versions, reverse=True):
-        status = response.model_version_status.add(
-            version=version, state=get_model_status_pb2.ModelVersionStatus.AVAILABLE
+        version = (
+            spec.version.value if spec.HasField("version")
+            else registry.label_version(spec.name, spec.version_label)
         )
-        status.status.error_code = 0
-        status.status.error_message = ""
+        if version not in states:
+            raise not_found(f"Could not find version {version} of model {spec.name}")
+        states = {version: states[version]}
+    elif not states:
+        raise not_found(f"Could not find any versions of model {spec.name}")
+    response = get_model_status_pb2.GetModelStatusResponse()
+    for version in sorted(states, reverse=True):
+        state = states[version]
+        status = response.model_version_status.add(
+            version=version,
+            state=get_model_status_pb2.ModelVersionStatus.State.Value(state.state),
+        )
+        status.status.error_code = state.code.value[0]
+        status.status.error_message = state.message
     return response
 
 

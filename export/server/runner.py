@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 from tensorflow.core.framework import types_pb2
 
-from .errors import ServingError, from_tf_error_code, invalid
-from .registry import CLASSIFY_METHOD, REGRESS_METHOD, Signature
+from .errors import ServingError, from_tf_error_code, invalid, op_message
+from .loader import CLASSIFY_METHOD, REGRESS_METHOD, Signature
 from .validation import Limits, check_inputs
 
 
@@ -35,8 +35,8 @@ def run_signature(
     }
     try:
         return signature.fn(feeds, wanted)
-    except tf.errors.OpError as error:
-        raise ServingError(from_tf_error_code(error.error_code), error.message) from None
+    except tf.errors.OpError as error:  # e.g. an in-graph check: INVALID_ARGUMENT / HTTP 400
+        raise ServingError(from_tf_error_code(error.error_code), op_message(error.message)) from None
     except (TypeError, ValueError) as error:
         raise invalid(str(error)) from None
 

@@ -12,10 +12,14 @@ import numpy as np
 from tensorflow.core.framework import types_pb2
 
 from .errors import invalid
-from .registry import CLASSIFY_METHOD, REGRESS_METHOD, Signature, TensorSpecInfo
+from .loader import CLASSIFY_METHOD, REGRESS_METHOD, Signature, TensorSpecInfo
 
 # Binary string inputs (serialized tf.Example, raw bytes) are not checked for UTF-8.
 _BINARY_SUFFIXES = ("_bytes", "examples")
+# Integer inputs holding vocabulary indices: a negative value is refused here (the exports refuse it
+# in the graph too, so stock TF Serving answers the same; ids above the vocabulary fail in the graph).
+TOKEN_ID_INPUTS = ("token_ids",)
+_INT_DTYPES = (types_pb2.DT_INT32, types_pb2.DT_INT64)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,10 +80,21 @@ def _check_strings(name: str, array: np.ndarray, binary: bool, limits: Limits) -
                 ) from None
 
 
+def _check_token_ids(name: str, array: np.ndarray) -> None:
+    negative = np.flatnonzero(np.asarray(array).reshape(-1) < 0)
+    if negative.size:
+        position = [int(i) for i in np.unravel_index(negative[0], array.shape)]
+        raise invalid(
+            f"input '{name}' holds a negative token id ({array.reshape(-1)[negative[0]]} at "
+            f"index {position}); token ids are vocabulary indices >= 0"
+        )
+
+
 def check_inputs(
     signature: Signature, inputs: dict[str, np.ndarray], dtypes: dict[str, int], limits: Limits
 ) -> None:
-    """Validates names, dtypes (`dtypes`: what the client sent), shapes, batch sizes and strings."""
+    """Validates names, dtypes (`dtypes`: what the client sent), shapes, batch sizes, strings and
+    token ids (no negative value in an int `token_ids` input)."""
     expected, sent = set(signature.inputs), set(inputs)
     if expected != sent:
         raise invalid(
@@ -108,6 +123,8 @@ def check_inputs(
             batch_sizes[name] = array.shape[0]
         if spec.dtype == types_pb2.DT_STRING:
             _check_strings(name, array, _is_binary(signature, name), limits)
+        elif spec.dtype in _INT_DTYPES and name in TOKEN_ID_INPUTS:
+            _check_token_ids(name, array)
     if len(set(batch_sizes.values())) > 1:
         raise invalid(
             "inputs have different batch sizes: "

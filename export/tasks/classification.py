@@ -23,8 +23,9 @@ class ClassificationServable(ServableModule):
         "classify": ("from_examples", (text_spec("inputs"),), CLASSIFY),
     }
 
-    def __init__(self, model, tokenizer, packer, label_names=None, pair: bool = False):
-        super().__init__(model, tokenizer, packer)
+    def __init__(self, model, tokenizer, packer, label_names=None, pair: bool = False,
+                 chunk_size: int | None = None):
+        super().__init__(model, tokenizer, packer, chunk_size)
         num_classes = int(model.outputs[0].shape[-1])
         names = list(label_names or [f"LABEL_{i}" for i in range(num_classes)])
         if len(names) != num_classes:
@@ -44,9 +45,9 @@ class ClassificationServable(ServableModule):
         }
 
     def from_text(self, text, text_pair=None):
-        first = self.tokenize(text)
-        packed = self.packer(first if text_pair is None else (first, self.tokenize(text_pair)))
-        return self.from_tokens(trim_padding(dict(packed)))
+        first = self.tokenize(self.cut(text))
+        packed = self.packer(first if text_pair is None else (first, self.tokenize(self.cut(text_pair))))
+        return self.map_chunks(lambda rows: self.from_tokens(trim_padding(rows)), dict(packed))
 
     def from_examples(self, inputs):
         features = {"text": tf.io.FixedLenFeature([], tf.string)}

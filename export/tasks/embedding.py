@@ -20,8 +20,9 @@ class EmbeddingServable(ServableModule):
 
     task = "embedding"
 
-    def __init__(self, model, tokenizer, packer, pooling: str = "mean", normalize: bool = False):
-        super().__init__(model, tokenizer, packer)
+    def __init__(self, model, tokenizer, packer, pooling: str = "mean", normalize: bool = False,
+                 chunk_size: int | None = None):
+        super().__init__(model, tokenizer, packer, chunk_size)
         if pooling not in POOLINGS:
             raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
         self.pooling = pooling
@@ -43,4 +44,5 @@ class EmbeddingServable(ServableModule):
         return {"embedding": vector}
 
     def from_text(self, text):
-        return self.from_tokens(trim_padding(dict(self.packer(self.tokenize(text)))))
+        packed = dict(self.packer(self.tokenize(self.cut(text))))
+        return self.map_chunks(lambda rows: self.from_tokens(trim_padding(rows)), packed)

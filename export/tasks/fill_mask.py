@@ -22,8 +22,9 @@ class FillMaskServable(ServableModule):
 
     task = "fill-mask"
 
-    def __init__(self, model, tokenizer, packer, top_k: int = 5, max_masks: int = 4):
-        super().__init__(model, tokenizer, packer)
+    def __init__(self, model, tokenizer, packer, top_k: int = 5, max_masks: int = 4,
+                 chunk_size: int | None = None):
+        super().__init__(model, tokenizer, packer, chunk_size)
         self.top_k = int(top_k)
         self.max_masks = int(max_masks)
         self.vocabulary = tf.Variable(tokenizer.vocabulary, trainable=False, name="vocabulary")
@@ -53,8 +54,9 @@ class FillMaskServable(ServableModule):
 
     def from_text(self, text):
         pieces = tf.strings.split(text, sep=MASK_TEXT)  # (B, pieces)
-        ids = self.tokenize(pieces.flat_values)  # (N, None)
+        ids = self.tokenize(self.cut(pieces.flat_values))  # (N, None), each piece cut on its own
         mask = tf.fill([ids.nrows(), 1], tf.constant(self.tokenizer.mask_token_id, tf.int32))
         ids = tf.concat([ids, tf.RaggedTensor.from_tensor(mask)], axis=1)  # piece + [MASK]
         ids = pieces.with_flat_values(ids).merge_dims(1, 2)[:, :-1]  # (B, None), last mask dropped
-        return self.from_tokens(trim_padding(dict(self.packer(ids))))
+        packed = dict(self.packer(ids))
+        return self.map_chunks(lambda rows: self.from_tokens(trim_padding(rows)), packed)

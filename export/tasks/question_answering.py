@@ -3,23 +3,33 @@
 from __future__ import annotations
 
 import tensorflow as tf
-from keras_bert.export.servable import ServableModule
+from keras_bert.export.servable import ServableModule, check_total_bytes
 
-from keras_bert.preprocessing.squad_postprocessing import best_answers
+from keras_bert.preprocessing.squad_postprocessing import select_answers, window_best_spans
+
+MAX_CONTEXT_BYTES = 512 * 1024  # default limit on the context bytes of one request
 
 
 class QuestionAnsweringServable(ServableModule):
     """`serving_default(question, context)` -> `answer` string, `score` float32, `start_char`,
     `end_char` int32 (Python character offsets: `context[start_char:end_char] == answer`),
     `has_answer` bool, each (B,). Long contexts are split in-graph into windows with a doc stride
-    (the training `SquadPreprocessor`), every window is scored and the best span of at most
-    `max_answer_length` tokens is kept. Token-id signatures return `start_logits`, `end_logits`.
+    (the training `SquadPreprocessor`); windows are scored `chunk_size` at a time, each window
+    keeps only its best span of at most `max_answer_length` tokens, and each example's answer is
+    the best over its windows. Token-id signatures return `start_logits`, `end_logits`.
+
+    Bounded memory: one chunk of windows in the model at a time; the windows' token ids and byte
+    offsets (~24 bytes per window token) and the tokenized contexts grow with the request's
+    context bytes, which are refused above `max_context_bytes` (INVALID_ARGUMENT naming the limit).
+    Questions are cut before tokenizing to what `max_query_length` tokens use.
 
     Args:
         model: a `BertSpanQA`.
         preprocessor: the training `SquadPreprocessor` (tokenizer, packer, window sizes).
         max_answer_length: most tokens per answer.
         version_2_with_negative: allow "no answer" (SQuAD 2.0) using `null_score_diff_threshold`.
+        chunk_size: windows per model run (default: 8192 tokens' worth).
+        max_context_bytes: most UTF-8 bytes of context in one request (all examples together).
     """
 
     task = "question-answering"
@@ -32,28 +42,42 @@ class QuestionAnsweringServable(ServableModule):
         max_answer_length: int = 30,
         version_2_with_negative: bool = False,
         null_score_diff_threshold: float = 0.0,
+        chunk_size: int | None = None,
+        max_context_bytes: int = MAX_CONTEXT_BYTES,
     ):
-        super().__init__(model, preprocessor.tokenizer, preprocessor.packer)
+        super().__init__(model, preprocessor.tokenizer, preprocessor.packer, chunk_size)
         self.preprocessor = preprocessor
         self.max_answer_length = int(max_answer_length)
         self.version_2_with_negative = bool(version_2_with_negative)
         self.null_score_diff_threshold = float(null_score_diff_threshold)
+        self.max_context_bytes = int(max_context_bytes)
+
+    def limits(self) -> dict[str, int]:
+        return {**super().limits(), "max_context_bytes": self.max_context_bytes}
 
     def from_tokens(self, inputs):
         logits = self.run_model(inputs)
         return {k: tf.cast(logits[k], tf.float32) for k in ("start_logits", "end_logits")}
 
-    def from_text(self, question, context):
-        windows = self.preprocessor.windows(question, context)  # W >= B windows
+    def _window_spans(self, windows):
         logits = self.from_tokens(windows)
-        best = best_answers(
+        return window_best_spans(
+            logits["start_logits"], logits["end_logits"], windows["token_start"],
+            max_answer_length=self.max_answer_length,
+        )
+
+    def from_text(self, question, context):
+        context = check_total_bytes(context, self.max_context_bytes, "context", "max_context_bytes")
+        question = self.cut(question, self.preprocessor.max_query_length)
+        windows = self.preprocessor.windows(question, context)  # W >= B windows
+        model_inputs = ("token_ids", "segment_ids", "padding_mask", "token_start")
+        spans = self.map_chunks(self._window_spans, {k: windows[k] for k in model_inputs})
+        best = select_answers(
             context,
-            logits["start_logits"],
-            logits["end_logits"],
+            spans,
             windows["token_start"],
             windows["token_end"],
             windows["example_index"],
-            max_answer_length=self.max_answer_length,
             null_score_diff_threshold=self.null_score_diff_threshold,
             version_2_with_negative=self.version_2_with_negative,
         )

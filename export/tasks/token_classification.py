@@ -24,8 +24,9 @@ class TokenClassificationServable(ServableModule):
 
     task = "token-classification"
 
-    def __init__(self, model, preprocessor, label_names, max_entities: int = 16):
-        super().__init__(model, preprocessor.tokenizer, preprocessor.packer)
+    def __init__(self, model, preprocessor, label_names, max_entities: int = 16,
+                 chunk_size: int | None = None):
+        super().__init__(model, preprocessor.tokenizer, preprocessor.packer, chunk_size)
         self.preprocessor = preprocessor
         self.label_list = list(label_names)
         self.tag_names = tf.Variable(self.label_list, trainable=False, name="tag_names")
@@ -47,13 +48,17 @@ class TokenClassificationServable(ServableModule):
         }
 
     def from_text(self, text):
-        x = text_inputs(self.preprocessor, text)
+        rows = text_inputs(self.preprocessor, self.cut(text))  # offsets into the cut = into text
+        rows["text"] = text
+        return self.map_chunks(self._entities, rows)
+
+    def _entities(self, rows):
         return decode_entities(
-            text,
-            self._logits(x),
-            x["token_ids"],
-            x["token_start"],
-            x["token_end"],
+            rows["text"],
+            self._logits(rows),
+            rows["token_ids"],
+            rows["token_start"],
+            rows["token_end"],
             self.label_list,
             tf.convert_to_tensor(self.continuation),
             max_entities=self.max_entities,

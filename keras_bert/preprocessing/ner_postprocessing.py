@@ -10,11 +10,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_bert.metrics.ner import split_tag
-
-
-def continuation_table(vocabulary: list[str]) -> tf.Tensor:
-    """bool (V,): True for WordPiece continuation pieces (`##x`)."""
-    return tf.constant([token.startswith("##") for token in vocabulary], dtype=tf.bool)
+from keras_bert.preprocessing.text_cut import continuation_table  # noqa: F401  (re-exported)
 
 
 def decode_entities(

@@ -12,31 +12,21 @@ import tensorflow as tf
 NEG_INF = -1e9
 
 
-def best_answers(
-    context: tf.Tensor,
+def window_best_spans(
     start_logits: tf.Tensor,
     end_logits: tf.Tensor,
     token_start: tf.Tensor,
-    token_end: tf.Tensor,
-    example_index: tf.Tensor,
     max_answer_length: int = 30,
-    null_score_diff_threshold: float = 0.0,
-    version_2_with_negative: bool = False,
 ) -> dict[str, tf.Tensor]:
-    """Best span over all windows of each example, in TensorFlow ops.
+    """Best span of each window on its own, in TensorFlow ops.
 
     Args:
-        context: string (B,), the original contexts.
         start_logits, end_logits: float (W, T).
-        token_start, token_end: int32 (W, T) byte offsets, -1 off-context (`SquadPreprocessor`).
-        example_index: int32 (W,), window -> example.
+        token_start: int32 (W, T) byte offsets, -1 off-context (`SquadPreprocessor`).
         max_answer_length: most tokens in an answer.
-        null_score_diff_threshold: v2.0: answer only if `null_score - best_score <= threshold`.
-        version_2_with_negative: allow the empty answer.
-    Returns dict (B,): `answer` string, `score` float32 (start+end logit), `null_score` float32
-        (min over windows of [CLS] start+end, as google-research/bert), `start_byte`, `end_byte`,
-        `start_char`, `end_char` int32 (end exclusive; `context[start_char:end_char] == answer`),
-        `has_answer` bool. Empty answer: -1 offsets.
+    Returns dict (W,): `best_score` float32 (start + end logit, `NEG_INF` when the window has no
+        context token), `best_start`, `best_end` int32 token positions, `null_score` float32
+        ([CLS] start + end). Memory (W, T, T): callers bound W (the export runs chunks of windows).
     """
     start_logits = tf.cast(start_logits, tf.float32)
     end_logits = tf.cast(end_logits, tf.float32)
@@ -50,10 +40,35 @@ def best_answers(
     scores = tf.where(allowed, scores, NEG_INF)
     flat = tf.reshape(scores, [tf.shape(scores)[0], -1])  # (W, T*T)
     best_flat = tf.argmax(flat, axis=1, output_type=tf.int32)
-    best_score = tf.reduce_max(flat, axis=1)  # (W,)
-    best_s, best_e = best_flat // seq, best_flat % seq
-    null_score = start_logits[:, 0] + end_logits[:, 0]  # (W,)
+    return {
+        "best_score": tf.reduce_max(flat, axis=1),
+        "best_start": best_flat // seq,
+        "best_end": best_flat % seq,
+        "null_score": start_logits[:, 0] + end_logits[:, 0],
+    }
 
+
+def select_answers(
+    context: tf.Tensor,
+    spans: dict[str, tf.Tensor],
+    token_start: tf.Tensor,
+    token_end: tf.Tensor,
+    example_index: tf.Tensor,
+    null_score_diff_threshold: float = 0.0,
+    version_2_with_negative: bool = False,
+) -> dict[str, tf.Tensor]:
+    """Each example's answer from its windows' best spans (`window_best_spans`), in TF ops.
+
+    Args:
+        context: string (B,), the original contexts.
+        spans: `window_best_spans` output, (W,) each.
+        token_start, token_end: int32 (W, T) byte offsets, -1 off-context.
+        example_index: int32 (W,), window -> example.
+        null_score_diff_threshold: v2.0: answer only if `null_score - best_score <= threshold`.
+        version_2_with_negative: allow the empty answer.
+    Returns: as `best_answers`.
+    """
+    best_score, best_s, best_e = spans["best_score"], spans["best_start"], spans["best_end"]
     num_examples = tf.shape(context)[0]
     example_best = tf.math.unsorted_segment_max(best_score, example_index, num_examples)  # (B,)
     window_ids = tf.range(tf.shape(best_score)[0])
@@ -67,7 +82,7 @@ def best_answers(
     e_tok = tf.gather(best_e, chosen)
     start_byte = tf.gather_nd(token_start, tf.stack([chosen, s_tok], axis=1))
     end_byte = tf.gather_nd(token_end, tf.stack([chosen, e_tok], axis=1))
-    example_null = tf.math.unsorted_segment_min(null_score, example_index, num_examples)
+    example_null = tf.math.unsorted_segment_min(spans["null_score"], example_index, num_examples)
     has_answer = example_best > NEG_INF / 2
     if version_2_with_negative:
         has_answer &= (example_null - example_best) <= null_score_diff_threshold
@@ -94,6 +109,39 @@ def best_answers(
         "end_char": tf.where(has_answer, start_char + tf.strings.length(answer, "UTF8_CHAR"), -1),
         "has_answer": has_answer,
     }
+
+
+def best_answers(
+    context: tf.Tensor,
+    start_logits: tf.Tensor,
+    end_logits: tf.Tensor,
+    token_start: tf.Tensor,
+    token_end: tf.Tensor,
+    example_index: tf.Tensor,
+    max_answer_length: int = 30,
+    null_score_diff_threshold: float = 0.0,
+    version_2_with_negative: bool = False,
+) -> dict[str, tf.Tensor]:
+    """Best span over all windows of each example, in TensorFlow ops.
+
+    Args:
+        context: string (B,), the original contexts.
+        start_logits, end_logits: float (W, T).
+        token_start, token_end: int32 (W, T) byte offsets, -1 off-context (`SquadPreprocessor`).
+        example_index: int32 (W,), window -> example.
+        max_answer_length: most tokens in an answer.
+        null_score_diff_threshold: v2.0: answer only if `null_score - best_score <= threshold`.
+        version_2_with_negative: allow the empty answer.
+    Returns dict (B,): `answer` string, `score` float32 (start+end logit), `null_score` float32
+        (min over windows of [CLS] start+end, as google-research/bert), `start_byte`, `end_byte`,
+        `start_char`, `end_char` int32 (end exclusive; `context[start_char:end_char] == answer`),
+        `has_answer` bool. Empty answer: -1 offsets.
+    """
+    spans = window_best_spans(start_logits, end_logits, token_start, max_answer_length)
+    return select_answers(
+        context, spans, token_start, token_end, example_index,
+        null_score_diff_threshold, version_2_with_negative,
+    )
 
 
 def _byte_span_to_text(context: str, start_byte: int, end_byte: int) -> tuple[str, int, int]:
