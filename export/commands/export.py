@@ -30,6 +30,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--serving_dtype", choices=("float32", "bfloat16"), default="float32",
                         help="bfloat16: the backbone's weights stored in bf16 (half the bytes per "
                              "request; LayerNorm and softmax stay fp32); see export/precision.py")
+    parser.add_argument("--chunk_size", type=int, default=None,
+                        help="texts or QA windows per model run inside the graph: a request's peak "
+                             "memory is one chunk's (default: 8192 tokens' worth, 64 at length 128)")
+    parser.add_argument("--max_context_bytes", type=int, default=None,
+                        help="question-answering: most UTF-8 context bytes in one request, larger "
+                             "ones answered INVALID_ARGUMENT (default 524288)")
     parser.add_argument("--skip_op_check", action="store_true")
 
 
@@ -65,6 +71,8 @@ def run(args: argparse.Namespace) -> int:
         max_masks=args.max_masks,
         pooling=args.pooling,
         normalize=args.normalize,
+        chunk_size=args.chunk_size,
+        max_context_bytes=args.max_context_bytes,
     )
     try:
         path = export_servable(servable, args.out, check=not args.skip_op_check)
@@ -72,5 +80,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {error}")
         return 1
     print(f"exported {args.task} to {path}")
+    limits = ", ".join(f"{k}={v}" for k, v in servable.limits().items())
+    print(f"per-request limits: {limits} (written to {path}/assets.extra/export_info.json)")
     print(f"serve: keras-bert serve --model_name {path.parent.name} --model_base_path {path.parent}")
     return 0

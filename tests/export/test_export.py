@@ -357,3 +357,35 @@ def test_bfloat16_serving_export_stores_bf16_weights_and_tracks_fp32(models, tok
     assert np.abs(expected[0] - expected[1]).max() > 0.5
     with pytest.raises(ValueError, match="serving dtype"):
         with_backbone_dtype(backbone, "float16")
+
+
+def test_warmup_records_cover_every_signature_and_replay(exported):
+    """`assets.extra/tf_serving_warmup_requests` parses with TF Serving's protos, holds one request
+    per signature of every export, and each runs on TF Serving's loading path."""
+    from tensorflow_serving.apis import prediction_log_pb2
+
+    for task, path in exported.items():
+        logs = []
+        for record in tf.data.TFRecordDataset(str(path / "assets.extra" / "tf_serving_warmup_requests")):
+            log = prediction_log_pb2.PredictionLog()
+            log.ParseFromString(record.numpy())
+            logs.append(log)
+        graph = tf.Graph()
+        with graph.as_default(), tf.compat.v1.Session(graph=graph) as session:
+            meta_graph = tf.compat.v1.saved_model.loader.load(session, ["serve"], str(path))
+            keys = {k for k in meta_graph.signature_def if not k.startswith("__")}
+            covered = set()
+            for log in logs:
+                kind = log.WhichOneof("log_type")
+                request = getattr(log, kind).request
+                sig = meta_graph.signature_def[request.model_spec.signature_name]
+                if kind == "predict_log":
+                    feeds = {sig.inputs[k].name: tf.make_ndarray(v) for k, v in request.inputs.items()}
+                else:  # Classify / Regress: serialized tf.Examples into the single `inputs` tensor
+                    assert kind == "classify_log" and sig.method_name.endswith("classify")
+                    examples = [e.SerializeToString() for e in request.input.example_list.examples]
+                    feeds = {sig.inputs["inputs"].name: examples}
+                outputs = session.run({k: v.name for k, v in sig.outputs.items()}, feeds)
+                assert all(np.size(v) > 0 for v in outputs.values()), (task, request.model_spec)
+                covered.add(request.model_spec.signature_name)
+        assert covered == keys, task
