@@ -50,9 +50,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _reported_as_one_line(error: BaseException) -> bool:
+    """Whether `error` is a user error the CLI reports as one `error: ...` line (exit code 2)
+    rather than a traceback: a damaged checkpoint or weights file, or one that does not fit."""
+    from keras_bert.convert.integrity import CorruptCheckpointError  # noqa: PLC0415
+    from keras_bert.convert.weight_map import WeightMismatchError  # noqa: PLC0415
+    from keras_bert.training.checkpoints import CheckpointMismatchError  # noqa: PLC0415
+
+    return isinstance(error, CorruptCheckpointError | WeightMismatchError | CheckpointMismatchError)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return int(args._run(args) or 0)
+    try:
+        return int(args._run(args) or 0)
+    except Exception as error:
+        if not _reported_as_one_line(error):
+            raise
+        print(f"error: {' '.join(str(error).split())}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -1,12 +1,14 @@
 """Weight import and export: Hugging Face folders, original TF1 checkpoints, `.keras` files.
 
 All formats go through one canonical state dict (see `weight_map`), read from safetensors or TF
-checkpoints only: nothing is ever unpickled.
+checkpoints only: nothing is ever unpickled. A truncated or unreadable file raises
+`CorruptCheckpointError` (one line: the file, the damage, what to do) before any weight is assigned.
 """
 
 from __future__ import annotations
 
 import os
+import zipfile
 from pathlib import Path
 
 from keras_bert.convert.hf_checkpoint import (
@@ -14,6 +16,12 @@ from keras_bert.convert.hf_checkpoint import (
     has_pretraining_heads,
     read_hf_folder,
     save_hf,
+)
+from keras_bert.convert.integrity import (
+    REDOWNLOAD_ADVICE,
+    CorruptCheckpointError,
+    check_zip_archive,
+    one_line,
 )
 from keras_bert.convert.tf1_checkpoint import read_tf1_checkpoint
 from keras_bert.convert.weight_map import WeightMismatchError, assign_state, model_bindings
@@ -86,13 +94,18 @@ def load_model(path: str | os.PathLike, format: str | None = None, heads: str = 
 
         import keras_bert  # noqa: F401, PLC0415 (registers our classes)
 
-        return keras.saving.load_model(path, compile=False)
+        check_zip_archive(path, REDOWNLOAD_ADVICE)
+        try:
+            return keras.saving.load_model(path, compile=False)
+        except zipfile.BadZipFile as error:  # A member fails its CRC check.
+            raise CorruptCheckpointError(path, f"damaged ({one_line(error)})", REDOWNLOAD_ADVICE) from error
     if heads == "auto":
         heads = "pretraining" if has_pretraining_heads(read_checkpoint(path, format)[1]) else "none"
     return load_pretrainer(path, format) if heads == "pretraining" else load_backbone(path, format)
 
 
 __all__ = [
+    "CorruptCheckpointError",
     "WeightMismatchError",
     "detect_format",
     "load_backbone",

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from keras_bert.convert.integrity import REDOWNLOAD_ADVICE, CorruptCheckpointError, write_atomically
 from keras_bert.convert.safetensors_io import read_safetensors, write_safetensors
 from keras_bert.convert.weight_map import WeightMismatchError, model_bindings, read_state
 from keras_bert.layers.activations import HF_ACTIVATIONS
@@ -84,7 +85,7 @@ def read_hf_folder(folder: str | os.PathLike) -> tuple[dict, dict[str, np.ndarra
     if not weights_path.is_file():
         hint = " (pickled .bin weights are never loaded)" if (folder / "pytorch_model.bin").exists() else ""
         raise FileNotFoundError(f"{weights_path} is missing{hint}.")
-    config = json.loads(config_path.read_text())
+    config = read_json_config(config_path)
     state = {}
     for name, array in read_safetensors(weights_path).items():
         name = name.removeprefix("bert.")
@@ -95,6 +96,18 @@ def read_hf_folder(folder: str | os.PathLike) -> tuple[dict, dict[str, np.ndarra
             continue
         state[name] = array
     return config, state
+
+
+def read_json_config(path: Path) -> dict:
+    """A `config.json` / `bert_config.json`; `CorruptCheckpointError` (one line) when it is not a
+    JSON object (cut short, empty, overwritten)."""
+    try:
+        config = json.loads(path.read_bytes())
+        if not isinstance(config, dict):
+            raise ValueError(f"a JSON {type(config).__name__}, not an object")
+    except ValueError as error:  # JSONDecodeError and UnicodeDecodeError are ValueErrors.
+        raise CorruptCheckpointError(path, f"not a valid config ({error})", REDOWNLOAD_ADVICE) from error
+    return config
 
 
 def has_pretraining_heads(state: dict[str, np.ndarray]) -> bool:
@@ -114,15 +127,18 @@ def save_hf(model, folder: str | os.PathLike) -> Path:
     architectures = ["BertForPreTraining"] if is_pretrainer else ["BertModel"]
     write_safetensors(folder / "model.safetensors", state)
     config = hf_config_from_backbone(backbone, architectures)
-    (folder / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+    text = (json.dumps(config, indent=2) + "\n").encode()
+    write_atomically(folder / "config.json", lambda f: f.write(text))
     return folder
 
 
 __all__ = [
+    "CorruptCheckpointError",
     "WeightMismatchError",
     "backbone_kwargs_from_hf_config",
     "has_pretraining_heads",
     "hf_config_from_backbone",
     "read_hf_folder",
+    "read_json_config",
     "save_hf",
 ]

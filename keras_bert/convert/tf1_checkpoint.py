@@ -1,13 +1,19 @@
-"""Original google-research/bert TF1 checkpoints (`bert_config.json` + `bert_model.ckpt.*`)."""
+"""Original google-research/bert TF1 checkpoints (`bert_config.json` + `bert_model.ckpt.*`).
+
+A missing data shard, a truncated or damaged `.index` / `.data-*` file raises
+`CorruptCheckpointError` (one line) instead of TensorFlow's errors.
+"""
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from pathlib import Path
 
 import numpy as np
+
+from keras_bert.convert.hf_checkpoint import read_json_config
+from keras_bert.convert.integrity import REDOWNLOAD_ADVICE, CorruptCheckpointError
 
 _SKIPPED = re.compile(r"(adam_[mv]|global_step|Momentum|LAMB|_slot_)")
 _SPECIAL = {
@@ -70,14 +76,44 @@ def read_tf1_checkpoint(path: str | os.PathLike) -> tuple[dict, dict[str, np.nda
     config_path = (Path(path) if Path(path).is_dir() else Path(prefix).parent) / "bert_config.json"
     if not config_path.is_file():
         raise FileNotFoundError(f"{config_path} is missing (the original checkpoints ship it).")
-    config = json.loads(config_path.read_text())
-    reader = tf.train.load_checkpoint(prefix)
+    config = read_json_config(config_path)
+    try:
+        reader = tf.train.load_checkpoint(prefix)
+    except tf.errors.OpError as error:  # DataLossError (bad index), NotFoundError (no data shard)
+        raise _damaged(prefix, error.message) from error
     state = {}
     for tf1_name in reader.get_variable_to_shape_map():
         mapped = canonical_name(tf1_name)
         if mapped is None:
             continue
         name, transpose = mapped
-        array = np.asarray(reader.get_tensor(tf1_name))
+        try:
+            array = np.asarray(reader.get_tensor(tf1_name))
+        except tf.errors.OpError as error:
+            raise _damaged(prefix, error.message, tf1_name) from error
+        except IndexError as error:  # "Read less bytes than requested": a cut data shard.
+            raise _damaged(prefix, str(error), tf1_name) from error
         state[name] = array.T if transpose else array
     return config, state
+
+
+def _damaged(prefix: str, message: str, tensor: str | None = None) -> CorruptCheckpointError:
+    """The one-line error for a TF checkpoint that TensorFlow cannot read, naming the file."""
+    message = message.strip().splitlines()[0] if message.strip() else "no message"
+    shards = _data_shards(prefix)
+    if "sstable" in message:
+        return CorruptCheckpointError(f"{prefix}.index", f"unreadable TF checkpoint index ({message})",
+                                      REDOWNLOAD_ADVICE)
+    if not shards or "No such file" in message:
+        return CorruptCheckpointError(f"{prefix}.data-*", f"missing data shard ({message})", REDOWNLOAD_ADVICE)
+    sizes = ", ".join(f"{p.name}: {p.stat().st_size} bytes" for p in shards)
+    reading = f"cannot read tensor {tensor!r}" if tensor else "cannot open it"
+    return CorruptCheckpointError(
+        shards[0] if len(shards) == 1 else f"{prefix}.data-*",
+        f"truncated or damaged: {reading} ({message}; {sizes})", REDOWNLOAD_ADVICE,
+    )
+
+
+def _data_shards(prefix: str) -> list[Path]:
+    prefix_path = Path(prefix)
+    return sorted(prefix_path.parent.glob(f"{prefix_path.name}.data-*"))

@@ -7,12 +7,23 @@ import dataclasses
 import json
 import math
 import time
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 import keras
 import tensorflow as tf
+
+from keras_bert.convert.integrity import (
+    RESTART_ADVICE,
+    CorruptCheckpointError,
+    check_zip_archive,
+    one_line,
+    remove_stale_temporaries,
+    write_atomically,
+)
+from keras_bert.training.checkpoints import save_model_atomically
 
 if TYPE_CHECKING:
     from keras_bert.tokenizers import WordPieceTokenizer
@@ -61,7 +72,11 @@ def load_task_model(path: str | Path) -> keras.Model:
     import keras_bert.models.bert_span_qa  # noqa: F401
     import keras_bert.models.bert_token_tagger  # noqa: F401
 
-    return keras.saving.load_model(path, compile=False)  # every training path compiles itself
+    check_zip_archive(path, RESTART_ADVICE)  # A truncated file: one line, not Keras' traceback.
+    try:
+        return keras.saving.load_model(path, compile=False)  # every training path compiles itself
+    except zipfile.BadZipFile as error:  # A member fails its CRC check.
+        raise CorruptCheckpointError(path, f"damaged ({one_line(error)})", RESTART_ADVICE) from error
 
 
 def load_backbone_and_vocab(init: str):
@@ -171,11 +186,12 @@ class KeepBest(keras.callbacks.Callback):
         improved = self.best is None or value > self.best
         if improved:
             self.best = value
-            self.model.save(self.model_dir / BEST_MODEL)
+            save_model_atomically(self.model, self.model_dir / BEST_MODEL)  # A kill keeps the last best.
         entry = {"epoch": epoch + 1, **result, "train": dict(logs or {}), "best": improved,
                  "eval_seconds": round(time.time() - started, 1)}
         self.history.append(entry)
-        (self.model_dir / "eval_history.json").write_text(json.dumps(self.history, indent=1, default=float))
+        text = json.dumps(self.history, indent=1, default=float).encode()
+        write_atomically(self.model_dir / "eval_history.json", lambda f: f.write(text))
         print(f"  eval after epoch {epoch + 1}: {self.metric}={value:.4f}"
               f"{' (best, saved)' if improved else ''}", flush=True)
 
@@ -202,15 +218,18 @@ def callbacks(model_dir: Path, keep_best: KeepBest) -> list[keras.callbacks.Call
 
 
 def write_task_file(model_dir: Path, task: str, config: RunConfig, extra: dict) -> None:
-    data = {"task": task, **dataclasses.asdict(config), **extra}
-    (model_dir / TASK_FILE).write_text(json.dumps(data, indent=1))
+    text = json.dumps({"task": task, **dataclasses.asdict(config), **extra}, indent=1).encode()
+    write_atomically(model_dir / TASK_FILE, lambda f: f.write(text))
 
 
 def read_task_file(model_dir: str | Path) -> dict:
     path = Path(model_dir) / TASK_FILE
     if not path.exists():
         raise FileNotFoundError(f"{path} not found: is {model_dir} a `keras-bert finetune` model dir?")
-    return json.loads(path.read_text())
+    try:
+        return json.loads(path.read_bytes())
+    except ValueError as error:  # Not JSON (cut short by a kill in an earlier version).
+        raise CorruptCheckpointError(path, f"not valid JSON ({error})", RESTART_ADVICE) from error
 
 
 def subset(items: list, limit: int | None, seed: int = 0) -> list:
@@ -260,6 +279,7 @@ def run_finetune(
     """
     model_dir = Path(config.model_dir)
     model_dir.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(model_dir, log=lambda line: print(line, flush=True))  # Killed saves.
     strategy = make_strategy(config.strategy)
     with strategy.scope():
         model = same_task_model(config.init, task)

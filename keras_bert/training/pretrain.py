@@ -13,7 +13,10 @@ single-pipeline context and `fit` gets a plain `tf.data.Dataset`.
 
 Resume: the state file holds weights, optimizer state (its iteration counter positions the
 learning-rate schedule) and the step (= batches consumed). Input pipelines are deterministic for a
-seed, so the data position is restored by skipping the batches already consumed.
+seed, so the data position is restored by skipping the batches already consumed. On start the
+temporary files of a save killed mid-write are removed (one printed line says which); a truncated
+or unreadable state file stops the run with `CorruptCheckpointError` (one line: file, damage, what
+to do) before anything is trained.
 """
 
 from __future__ import annotations
@@ -27,7 +30,13 @@ import keras
 import tensorflow as tf
 
 from keras_bert.training import callbacks as cb
-from keras_bert.training.checkpoints import STATE_FILE, load_training_state, read_metadata
+from keras_bert.training.checkpoints import (
+    STATE_FILE,
+    load_training_state,
+    read_metadata,
+    remove_stale_temporaries,
+    save_model_atomically,
+)
 from keras_bert.training.multi_worker import enable_multi_worker_fit
 from keras_bert.training.optimizers import create_optimizer, no_decay_variables
 from keras_bert.training.precision import resolve_policy
@@ -200,6 +209,9 @@ def pretrain(config: PretrainConfig, dataset_fn: DatasetFn | None = None) -> dic
     model_dir = Path(config.model_dir)
     state_path = model_dir / "backup" / STATE_FILE
     model = build_pretrainer(config, strategy)
+    if chief:  # Leftovers of a save killed mid-write (only the chief writes).
+        for folder in (state_path.parent, model_dir, model_dir / "hf"):
+            remove_stale_temporaries(folder, log=lambda line: print(line, flush=True))
     initial_step = 0
     if read_metadata(state_path) is not None:
         with strategy.scope():
@@ -237,7 +249,7 @@ def save_final_model(model: keras.Model, model_dir: str | os.PathLike) -> None:
     from keras_bert.convert import save_hf
 
     model_dir = Path(model_dir)
-    model.save(model_dir / "pretrainer.keras")
+    save_model_atomically(model, model_dir / "pretrainer.keras")
     save_hf(model, model_dir / "hf")
 
 
