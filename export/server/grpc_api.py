@@ -44,7 +44,9 @@ def _rpc(method):
     return wrapper
 
 
-def _use(registry: ModelRegistry, spec: model_pb2.ModelSpec) -> contextlib.AbstractContextManager[Servable]:
+def _use(
+    registry: ModelRegistry, spec: model_pb2.ModelSpec
+) -> contextlib.AbstractContextManager[Servable]:
     """The servable a ModelSpec names, kept loaded while the request runs."""
     version = spec.version.value if spec.HasField("version") else None
     return registry.use(spec.name, version, spec.version_label)

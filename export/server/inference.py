@@ -48,9 +48,7 @@ def predict(
     signature = servable.signature(signature_name)
     arrays = {name: proto_to_array(name, proto) for name, proto in request.inputs.items()}
     dtypes = {name: proto.dtype for name, proto in request.inputs.items()}
-    outputs = run_signature(
-        signature, arrays, dtypes, limits, list(request.output_filter) or None
-    )
+    outputs = run_signature(signature, arrays, dtypes, limits, list(request.output_filter) or None)
     response = predict_pb2.PredictResponse(model_spec=response_spec(servable, signature_name))
     for name, array in outputs.items():
         response.outputs[name].CopyFrom(array_to_proto(array))
@@ -94,7 +92,9 @@ def regress(
     servable: Servable, request: regression_pb2.RegressionRequest, limits: Limits
 ) -> regression_pb2.RegressionResponse:
     signature_name = request.model_spec.signature_name or DEFAULT_SIGNATURE
-    values = run_regress(servable.signature(signature_name), examples_from_input(request.input), limits)
+    values = run_regress(
+        servable.signature(signature_name), examples_from_input(request.input), limits
+    )
     return regression_pb2.RegressionResponse(
         model_spec=response_spec(servable, signature_name), result=_regression_result(values)
     )
@@ -113,7 +113,9 @@ def multi_inference(
     input_tensors: set[str] = set()
     for task in request.tasks:
         if task.model_spec.name != request.tasks[0].model_spec.name:
-            raise invalid("All ModelSpecs in a MultiInferenceRequest must access the same model name")
+            raise invalid(
+                "All ModelSpecs in a MultiInferenceRequest must access the same model name"
+            )
         signature_name = task.model_spec.signature_name or DEFAULT_SIGNATURE
         if signature_name in seen:
             raise invalid(f"Duplicate evaluation of signature: {signature_name}")

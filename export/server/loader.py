@@ -1,7 +1,7 @@
 """Loads one SavedModel version the way TF Serving does and keeps it alive while requests use it.
 
-Loading follows TF Serving's own path (`LoadSavedModel` in C++): import the `serve` meta graph into a
-session, run the saver's restore op and the init op, then answer each request with one
+Loading follows TF Serving's own path (`LoadSavedModel` in C++): import the `serve` meta graph into
+a session, run the saver's restore op and the init op, then answer each request with one
 `Session.run` that feeds and fetches the SignatureDef's tensor names (fetching only the requested
 outputs, as TF Serving's `output_filter` does). An export that only `tf.saved_model.load` can run
 (object-graph restore) fails here the way it would fail in TF Serving.
@@ -41,7 +41,9 @@ class Signature:
     method_name: str
     inputs: dict[str, TensorSpecInfo]
     outputs: dict[str, TensorSpecInfo]
-    fn: Callable[..., dict]  # fn(inputs: {alias: np.ndarray}, outputs: [alias]) -> {alias: np.ndarray}
+    fn: Callable[
+        ..., dict
+    ]  # fn(inputs: {alias: np.ndarray}, outputs: [alias]) -> {alias: np.ndarray}
 
 
 @dataclasses.dataclass
@@ -65,8 +67,7 @@ class Servable:
         key = key or DEFAULT_SIGNATURE
         if key not in self.signatures:
             raise not_found(
-                f'Serving signature key "{key}" not found. '
-                f"Available: {sorted(self.signatures)}"
+                f'Serving signature key "{key}" not found. Available: {sorted(self.signatures)}'
             )
         return self.signatures[key]
 
@@ -80,7 +81,7 @@ class Servable:
             self._users += 1
 
     def release(self) -> None:
-        """A request is done; closes the session if the version was retired and this was the last."""
+        """A request is done; the last one on a retired version closes its session."""
         with self._lock:
             self._users -= 1
             close = self._retired and self._users == 0 and not self._closed
@@ -122,7 +123,9 @@ def _spec(info: meta_graph_pb2.TensorInfo) -> TensorSpecInfo:
     )
 
 
-def load_servable(name: str, version: int, path: str, threads: tuple[int, int] = (0, 0)) -> Servable:
+def load_servable(
+    name: str, version: int, path: str, threads: tuple[int, int] = (0, 0)
+) -> Servable:
     """Loads `path` as TF Serving does and wraps each SignatureDef in a `Session.run` call.
     `threads`: (intra-op, inter-op) thread counts, TF Serving's `--tensorflow_*_parallelism`."""
     import tensorflow as tf
@@ -136,8 +139,8 @@ def load_servable(name: str, version: int, path: str, threads: tuple[int, int] =
     session = tf.compat.v1.Session(graph=graph, config=config)
     try:
         with graph.as_default():
-            # The TF1 loader class (what `tf.compat.v1.saved_model.load` wraps, minus its deprecation
-            # warning): the same steps as TF Serving's C++ `LoadSavedModel`.
+            # The TF1 loader class (what `tf.compat.v1.saved_model.load` wraps, minus its
+            # deprecation warning): the same steps as TF Serving's C++ `LoadSavedModel`.
             meta_graph = loader_impl.SavedModelLoader(path).load(session, ["serve"])
     except BaseException:
         session.close()

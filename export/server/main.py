@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import threading
 from concurrent import futures
 
@@ -12,8 +13,9 @@ from tensorflow_serving.config import model_server_config_pb2
 
 from .grpc_api import add_services
 from .registry import ModelRegistry, ModelSource
-from .rest_api import make_rest_server
+from .rest_api import REST_API_TIMEOUT_MS, make_rest_server
 from .validation import Limits
+from .warmup import run_warmup
 
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 
@@ -52,11 +54,13 @@ class RunningServer:
     _rest_thread: threading.Thread | None = None
 
     def stop(self) -> None:
+        """Stops both front ends, then the polling, and unloads every version."""
         if self.rest_server is not None:
             self.rest_server.shutdown()
             self.rest_server.server_close()
         if self.grpc_server is not None:
             self.grpc_server.stop(grace=1).wait()
+        self.registry.close()
 
     def wait(self) -> None:
         if self.grpc_server is not None:
@@ -73,32 +77,43 @@ def start_server(
     limits: Limits | None = None,
     workers: int = 16,
     threads: tuple[int, int] = (0, 0),
+    file_system_poll_wait_seconds: float = 1.0,
+    rest_api_timeout_in_ms: int = REST_API_TIMEOUT_MS,
+    warmup_iterations: int = 1,
 ) -> RunningServer:
-    """Loads the models and starts serving; a port of 0 picks a free one, None disables.
-    `threads`: (intra-op, inter-op) threads of the model sessions, 0 = TensorFlow's default."""
+    """Loads the versions present (warm-up included), starts serving, then polls the base paths
+    every `file_system_poll_wait_seconds` (0 or less: never again), as TF Serving does. A port of 0
+    picks a free one, None disables. `threads`: (intra-op, inter-op) threads of the model sessions,
+    0 = TensorFlow's default. `warmup_iterations`: TF Serving's `num_request_iterations`."""
     limits = limits or Limits()
-    registry = ModelRegistry(sources, threads)
-    grpc_server = None
-    bound_grpc = 0
-    if grpc_port is not None:
-        grpc_server = grpc.server(
-            futures.ThreadPoolExecutor(max_workers=workers),
-            options=[
-                ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
-                ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
-                ("grpc.so_reuseport", 0),
-            ],
-        )
-        add_services(grpc_server, registry, limits)
-        bound_grpc = grpc_server.add_insecure_port(f"{host}:{grpc_port}")
-        if bound_grpc == 0:
-            raise OSError(f"could not bind gRPC to {host}:{grpc_port}")
-        grpc_server.start()
-    rest_server = rest_thread = None
-    bound_rest = 0
-    if rest_port is not None:
-        rest_server = make_rest_server(registry, limits, host, rest_port)
-        bound_rest = rest_server.server_address[1]
-        rest_thread = threading.Thread(target=rest_server.serve_forever, daemon=True)
-        rest_thread.start()
+    warmup = functools.partial(run_warmup, limits=limits, iterations=warmup_iterations)
+    registry = ModelRegistry(sources, threads, warmup=warmup)
+    grpc_server = rest_server = rest_thread = None
+    bound_grpc = bound_rest = 0
+    try:
+        if grpc_port is not None:
+            grpc_server = grpc.server(
+                futures.ThreadPoolExecutor(max_workers=workers),
+                options=[
+                    ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+                    ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+                    ("grpc.so_reuseport", 0),
+                ],
+            )
+            add_services(grpc_server, registry, limits)
+            bound_grpc = grpc_server.add_insecure_port(f"{host}:{grpc_port}")
+            if bound_grpc == 0:
+                raise OSError(f"could not bind gRPC to {host}:{grpc_port}")
+            grpc_server.start()
+        if rest_port is not None:
+            rest_server = make_rest_server(
+                registry, limits, host, rest_port, timeout_seconds=rest_api_timeout_in_ms / 1000
+            )
+            bound_rest = rest_server.server_address[1]
+            rest_thread = threading.Thread(target=rest_server.serve_forever, daemon=True)
+            rest_thread.start()
+    except BaseException:
+        RunningServer(registry, grpc_server, None, bound_grpc, 0).stop()
+        raise
+    registry.start_polling(file_system_poll_wait_seconds)
     return RunningServer(registry, grpc_server, rest_server, bound_grpc, bound_rest, rest_thread)

@@ -9,8 +9,8 @@ disk, are unloaded after the new ones are in (TF Serving's availability-preservi
 unloaded version's session closes once its last request in flight is done.
 
 Model status reports what TF Serving's `ServableStateMonitor` reports: LOADING, AVAILABLE,
-UNLOADING (requests still in flight), END for a version unloaded or one that failed to load (with the
-error). A version that fails to load is logged on one line and left out of the policy until its
+UNLOADING (requests still in flight), END for a version unloaded or one that failed to load (with
+the error). A version that fails to load is logged on one line and left out of the policy until its
 directory changes (a half-copied version is retried once the copy completes); the versions already
 served stay served. A model with no version yet answers NOT_FOUND and is polled until one appears.
 """
@@ -61,8 +61,13 @@ def _fingerprint(path: str) -> tuple:
         for name in names:
             with contextlib.suppress(OSError):
                 stat = os.stat(os.path.join(root, name))
-                files.append((os.path.relpath(os.path.join(root, name), path), stat.st_size,
-                              stat.st_mtime_ns))
+                files.append(
+                    (
+                        os.path.relpath(os.path.join(root, name), path),
+                        stat.st_size,
+                        stat.st_mtime_ns,
+                    )
+                )
     return tuple(sorted(files))
 
 
@@ -157,7 +162,9 @@ class ModelRegistry:
         if self._thread is not None:
             self._thread.join(timeout=60)
         with self._lock:
-            retiring = [(n, v, s) for n, versions in self._models.items() for v, s in versions.items()]
+            retiring = [
+                (n, v, s) for n, versions in self._models.items() for v, s in versions.items()
+            ]
             for name, _, _ in retiring:
                 self._models[name] = {}
         for name, version, servable in retiring:
@@ -180,7 +187,9 @@ class ModelRegistry:
             if name not in self._empty_logged:
                 log.warning(
                     "No versions of servable %s found under base path %s. Did you forget to name "
-                    "your leaf directory as a number (eg. '/1/')?", name, source.base_path,
+                    "your leaf directory as a number (eg. '/1/')?",
+                    name,
+                    source.base_path,
                 )
                 self._empty_logged.add(name)
         else:
@@ -228,7 +237,9 @@ class ModelRegistry:
             code, message = _status_of(error)
             self._failed[(name, version)] = fingerprint
             self._set_state(name, version, VersionState(END, code, message))
-            log.error("Loading servable %s version %d failed: %s", name, version, _one_line(message))
+            log.error(
+                "Loading servable %s version %d failed: %s", name, version, _one_line(message)
+            )
             return False
         with self._lock:
             self._models[name][version] = servable
@@ -240,8 +251,12 @@ class ModelRegistry:
         self._set_state(name, version, VersionState(UNLOADING, servable=servable))
         servable.on_closed = lambda: self._ended(name, version, servable)
         closed = servable.retire()
-        log.info("Unloading servable version {name: %s version: %d}%s", name, version,
-                 "" if closed else f" (closes after {servable.users} request(s) in flight)")
+        log.info(
+            "Unloading servable version {name: %s version: %d}%s",
+            name,
+            version,
+            "" if closed else f" (closes after {servable.users} request(s) in flight)",
+        )
 
     def _ended(self, name: str, version: int, servable: Servable) -> None:
         """The session of an unloaded version closed: END (unless the version was loaded again)."""

@@ -1,10 +1,19 @@
-"""REST front end: TF Serving's `/v1/models/...` JSON API on a threading HTTP server."""
+"""REST front end: TF Serving's `/v1/models/...` JSON API on a threading HTTP server.
+
+Hardened like TF Serving's evhttp front end: a listen backlog of 1024, a read timeout per connection
+(`--rest_api_timeout_in_ms`, default 30000), and HTTP 400 with `{"error": "..."}` (never 500) for
+a broken body framing (Content-Length not a number, negative, duplicated, above
+`max_body_bytes`, or a body shorter than it; malformed chunked encoding), invalid UTF-8 or JSON, and
+JSON nested deeper than `MAX_JSON_DEPTH` (checked by a linear scan before parsing, so no depth reaches the recursive
+parser). A framing error closes the connection, since the next request's start is unknown.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
 import re
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -27,7 +36,51 @@ _PATH = re.compile(
     r"(?:/versions/(?P<version>-?\d+)|/labels/(?P<label>[^/:]+))?"
     r"(?::(?P<verb>predict|classify|regress)|(?P<metadata>/metadata))?$"
 )
-MAX_BODY_BYTES = 64 * 1024 * 1024
+MAX_BODY_BYTES = 64 * 1024 * 1024  # as the gRPC message limit
+# Arrays/objects nested deeper than this are refused. A request needs 2 levels plus the tensor's
+# rank ({"instances": [[...]]}); Python's json parser recurses and fails near 1000 levels.
+MAX_JSON_DEPTH = 100
+LISTEN_BACKLOG = 1024
+REST_API_TIMEOUT_MS = 30000  # TF Serving's --rest_api_timeout_in_ms default
+_DIGITS = re.compile(r"^[0-9]{1,18}$")
+_CHUNK_SIZE = re.compile(rb"^[0-9A-Fa-f]{1,15}$")
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+
+
+def json_too_deep(raw: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether JSON text nests arrays and objects deeper than `limit` (brackets inside strings
+    ignored): a linear scan without recursion, numpy over 1 MiB slices."""
+    if raw.count(b"[") + raw.count(b"{") <= limit:
+        return False  # never deeper than the number of openers
+    text = _JSON_STRING.sub(b'""', raw) if b'"' in raw else raw
+    depth = 0
+    step = 1 << 20
+    for start in range(0, len(text), step):
+        codes = np.frombuffer(text, np.uint8, count=min(step, len(text) - start), offset=start)
+        moves = np.zeros(codes.shape, np.int32)
+        moves[(codes == ord("[")) | (codes == ord("{"))] = 1
+        moves[(codes == ord("]")) | (codes == ord("}"))] = -1
+        levels = depth + np.cumsum(moves)
+        if levels.max() > limit:
+            return True
+        depth = int(levels[-1])
+    return False
+
+
+def parse_json_body(raw: bytes) -> Any:
+    """The request body as JSON; 400 for invalid UTF-8, invalid JSON or too deep nesting."""
+    if json_too_deep(raw):
+        raise invalid(
+            f"JSON Parse error: arrays and objects nested deeper than {MAX_JSON_DEPTH} levels"
+        )
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as error:
+        raise invalid(
+            f"JSON Parse error: invalid UTF-8 ({error.reason} at byte {error.start})"
+        ) from None
+    except (ValueError, RecursionError) as error:  # JSONDecodeError, int digit limit
+        raise invalid(f"JSON Parse error: {error}") from None
 
 
 def _parse_path(path: str) -> re.Match:
@@ -37,9 +90,10 @@ def _parse_path(path: str) -> re.Match:
     return match
 
 
-def _servable(registry: ModelRegistry, match: re.Match) -> Servable:
+def _use(registry: ModelRegistry, match: re.Match):
+    """The servable the path names, kept loaded while the request runs."""
     version = match["version"]
-    return registry.get(match["name"], int(version) if version else None, match["label"] or "")
+    return registry.use(match["name"], int(version) if version else None, match["label"] or "")
 
 
 def _row_inputs(signature: Signature, instances: Any) -> dict[str, np.ndarray]:
@@ -95,7 +149,11 @@ def predict_json(registry: ModelRegistry, match: re.Match, body: Any, limits: Li
     """Handles a `:predict` body; returns the JSON response object."""
     if not isinstance(body, dict):
         raise invalid("JSON Value: request body must be an object")
-    servable = _servable(registry, match)
+    with _use(registry, match) as servable:
+        return _predict_json(servable, body, limits)
+
+
+def _predict_json(servable: Servable, body: dict, limits: Limits) -> dict:
     signature_name = body.get("signature_name", DEFAULT_SIGNATURE)
     if not isinstance(signature_name, str):
         raise invalid("'signature_name' must be a string")
@@ -160,10 +218,16 @@ def metadata_json(registry: ModelRegistry, match: re.Match) -> dict:
     }
 
 
-def make_handler(registry: ModelRegistry, limits: Limits) -> type[BaseHTTPRequestHandler]:
+def make_handler(
+    registry: ModelRegistry,
+    limits: Limits,
+    timeout_seconds: float = REST_API_TIMEOUT_MS / 1000,
+    max_body_bytes: int = MAX_BODY_BYTES,
+) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         server_version = "keras-bert-dev-serving"
+        timeout = timeout_seconds  # socket timeout of each connection (reads and writes)
 
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
             log.debug("%s - " + format, self.address_string(), *args)
@@ -173,8 +237,23 @@ def make_handler(registry: ModelRegistry, limits: Limits) -> type[BaseHTTPReques
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
+            if self.close_connection:
+                self.send_header("Connection", "close")
             self.end_headers()
             self.wfile.write(data)
+
+        def send_error(self, code: int, message: str | None = None, explain: str | None = None):
+            """http.server's own errors (bad request line, headers too long, unknown method) with
+            TF Serving's JSON body instead of an HTML page."""
+            self.log_error("code %d, message %s", code, message)
+            self.close_connection = True
+            if self.request_version == "HTTP/0.9":  # a request line we could not parse
+                self.request_version = "HTTP/1.1"
+            try:
+                phrase = HTTPStatus(code).phrase
+            except ValueError:
+                phrase = ""
+            self._send(code, {"error": message or phrase})
 
         def _handle(self, fn) -> None:
             try:
@@ -184,6 +263,71 @@ def make_handler(registry: ModelRegistry, limits: Limits) -> type[BaseHTTPReques
             except Exception as error:  # noqa: BLE001
                 log.exception("internal error")
                 self._send(500, {"error": f"{type(error).__name__}: {error}"})
+
+        def _content_length(self) -> int | None:
+            values = self.headers.get_all("Content-Length") or []
+            if not values:
+                return None
+            if len(set(v.strip() for v in values)) > 1:
+                raise invalid(f"conflicting Content-Length headers {values}")
+            text = values[0].strip()
+            if not _DIGITS.match(text):
+                raise invalid(f"Content-Length must be a non-negative integer, got {text[:40]!r}")
+            return int(text)
+
+        def _read_chunked(self) -> bytes:
+            body = bytearray()
+            while True:
+                line = self.rfile.readline(1024)
+                size_text = line.split(b";", 1)[0].strip()
+                if not line.endswith(b"\n") or not _CHUNK_SIZE.match(size_text):
+                    raise invalid("malformed chunked body: bad chunk size line")
+                size = int(size_text, 16)
+                if size == 0:
+                    break
+                if len(body) + size > max_body_bytes:
+                    raise invalid(f"request body is above the limit of {max_body_bytes} bytes")
+                chunk = self.rfile.read(size)
+                if len(chunk) < size or self.rfile.readline(3) not in (b"\r\n", b"\n"):
+                    raise invalid("malformed chunked body: chunk shorter than its size")
+                body += chunk
+            for _ in range(100):  # trailer lines, up to the empty line
+                if self.rfile.readline(8192) in (b"\r\n", b"\n", b""):
+                    break
+            return bytes(body)
+
+        def _read_body(self) -> bytes:
+            """The request body; any framing error closes the connection and answers 400."""
+            try:
+                encoding = self.headers.get("Transfer-Encoding", "").strip().lower()
+                if encoding:
+                    if encoding != "chunked":
+                        raise invalid(f"unsupported Transfer-Encoding {encoding!r}")
+                    return self._read_chunked()
+                length = self._content_length()
+                if length is None:
+                    return b""
+                if length > max_body_bytes:
+                    raise invalid(
+                        f"request body of {length} bytes is above the limit of "
+                        f"{max_body_bytes} bytes"
+                    )
+                raw = self.rfile.read(length)
+                if len(raw) < length:
+                    raise invalid(
+                        f"request body ended after {len(raw)} of its {length} bytes "
+                        "(Content-Length)"
+                    )
+                return raw
+            except TimeoutError:
+                self.close_connection = True
+                raise invalid(
+                    f"request body not received within {self.timeout:g} s "
+                    "(shorter than its Content-Length?)"
+                ) from None
+            except ServingError:
+                self.close_connection = True
+                raise
 
         def do_GET(self) -> None:  # noqa: N802
             def answer() -> dict:
@@ -198,11 +342,7 @@ def make_handler(registry: ModelRegistry, limits: Limits) -> type[BaseHTTPReques
 
         def do_POST(self) -> None:  # noqa: N802
             def answer() -> dict:
-                length = int(self.headers.get("Content-Length") or 0)
-                if length < 0 or length > MAX_BODY_BYTES:
-                    self.close_connection = True
-                    raise invalid(f"request body of {length} bytes is above the limit")
-                raw = self.rfile.read(length)
+                raw = self._read_body()
                 match = _parse_path(self.path)
                 if match["verb"] is None:
                     raise invalid(f"POST {self.path} needs a :predict verb")
@@ -210,20 +350,28 @@ def make_handler(registry: ModelRegistry, limits: Limits) -> type[BaseHTTPReques
                     raise ServingError(
                         grpc.StatusCode.UNIMPLEMENTED, f"Unsupported REST verb :{match['verb']}"
                     )
-                try:
-                    body = json.loads(raw.decode("utf-8"))
-                except (UnicodeDecodeError, json.JSONDecodeError) as error:
-                    raise invalid(f"JSON Parse error: {error}") from None
-                return predict_json(registry, match, body, limits)
+                return predict_json(registry, match, parse_json_body(raw), limits)
 
             self._handle(answer)
 
     return Handler
 
 
+class RestServer(ThreadingHTTPServer):
+    """One daemon thread per connection; a listen backlog like TF Serving's (1024, not 5)."""
+
+    request_queue_size = LISTEN_BACKLOG
+    daemon_threads = True
+
+
 def make_rest_server(
-    registry: ModelRegistry, limits: Limits, host: str, port: int
-) -> ThreadingHTTPServer:
-    server = ThreadingHTTPServer((host, port), make_handler(registry, limits))
-    server.daemon_threads = True
-    return server
+    registry: ModelRegistry,
+    limits: Limits,
+    host: str,
+    port: int,
+    timeout_seconds: float = REST_API_TIMEOUT_MS / 1000,
+    max_body_bytes: int = MAX_BODY_BYTES,
+) -> RestServer:
+    return RestServer(
+        (host, port), make_handler(registry, limits, timeout_seconds, max_body_bytes)
+    )

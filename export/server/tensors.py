@@ -24,6 +24,7 @@ _NUMPY_DTYPES: dict[int, type] = {
     types_pb2.DT_STRING: object,
 }
 _MAX_ELEMENTS = 1 << 26
+_MAX_RANK = 32  # numpy's array rank limit (numpy 1.x; 2.x allows 64)
 
 
 def proto_to_array(name: str, proto: tensor_pb2.TensorProto) -> np.ndarray:
@@ -35,6 +36,8 @@ def proto_to_array(name: str, proto: tensor_pb2.TensorProto) -> np.ndarray:
     if proto.tensor_shape.unknown_rank:
         raise invalid(f"input '{name}' has unknown rank")
     dims = [d.size for d in proto.tensor_shape.dim]
+    if len(dims) > _MAX_RANK:
+        raise invalid(f"input '{name}' has rank {len(dims)}, above the {_MAX_RANK} supported")
     if any(d < 0 for d in dims):
         raise invalid(f"input '{name}' has a negative dimension in shape {dims}")
     if math.prod(dims) > _MAX_ELEMENTS:
@@ -122,6 +125,8 @@ def _flatten(name: str, value: Any, shape: list[int], out: list, dtype: int, dep
 def json_to_array(name: str, value: Any, dtype: int) -> np.ndarray:
     """A JSON value (nested lists of leaves) as a numpy array of the signature's dtype."""
     shape = _shape_of(name, value)
+    if len(shape) > _MAX_RANK:
+        raise invalid(f"input '{name}' has rank {len(shape)}, above the {_MAX_RANK} supported")
     flat: list = []
     _flatten(name, value, shape, flat, dtype)
     if len(flat) > _MAX_ELEMENTS:

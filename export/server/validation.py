@@ -16,8 +16,8 @@ from .loader import CLASSIFY_METHOD, REGRESS_METHOD, Signature, TensorSpecInfo
 
 # Binary string inputs (serialized tf.Example, raw bytes) are not checked for UTF-8.
 _BINARY_SUFFIXES = ("_bytes", "examples")
-# Integer inputs holding vocabulary indices: a negative value is refused here (the exports refuse it
-# in the graph too, so stock TF Serving answers the same; ids above the vocabulary fail in the graph).
+# Integer inputs holding vocabulary indices: a negative value is refused here (the exports refuse
+# it in the graph too, so stock TF Serving answers the same; ids past the vocabulary fail there).
 TOKEN_ID_INPUTS = ("token_ids",)
 _INT_DTYPES = (types_pb2.DT_INT32, types_pb2.DT_INT64)
 

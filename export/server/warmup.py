@@ -5,8 +5,8 @@ The file is a TFRecord file of `tensorflow.serving.PredictionLog` records. As TF
 version being loaded, before it becomes AVAILABLE, `iterations` times (TF Serving's
 `num_request_iterations`, default 1); the request's model name and version are ignored (the
 request runs on the version being loaded), its signature name is used. A failing request, an
-unparsable record, a file that is not TFRecord, a `session_run_log` record (TF Serving: Unimplemented)
-or more than 1000 records (`kMaxNumRecords`) fails the load; a record with no log set is skipped.
+unparsable record, a file that is not TFRecord, a `session_run_log` record (TF Serving:
+Unimplemented) or more than 1000 records (`kMaxNumRecords`) fails the load; a record with no log set is skipped.
 """
 
 from __future__ import annotations
@@ -74,7 +74,8 @@ def run_warmup(servable: Servable, limits: Limits, iterations: int = 1) -> int:
                     _HANDLERS[kind](servable, request, limits)
                 except ServingError as error:
                     raise ServingError(
-                        error.code, f"warmup record {index} ({kind}) of {path} failed: {error.message}"
+                        error.code,
+                        f"warmup record {index} ({kind}) of {path} failed: {error.message}",
                     ) from None
         count += 1
         if count > MAX_RECORDS:
@@ -82,6 +83,7 @@ def run_warmup(servable: Servable, limits: Limits, iterations: int = 1) -> int:
     servable.warmup_records = count
     log.info(
         "Finished reading warmup data for model at %s. Number of warmup records read: %d.",
-        path, count,
+        path,
+        count,
     )
     return count
