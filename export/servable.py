@@ -86,8 +86,8 @@ def check_total_bytes(text: tf.Tensor, limit: int, name: str, flag: str) -> tf.T
     total = tf.reduce_sum(tf.cast(tf.strings.length(text), tf.int64))
     check = tf.debugging.assert_less_equal(
         total, tf.constant(limit, tf.int64),
-        message=f"{name}: more than {limit} bytes in one request (the export's {flag}; "
-                f"send fewer or shorter texts per request, or re-export with a larger {flag})",
+        message=f"{name}: more than {limit} bytes in one request, over the export limit {flag}: "
+                f"send fewer or shorter texts per request, or re-export with a larger {flag}",
     )
     with tf.control_dependencies([check]):
         return tf.identity(text)
