@@ -59,6 +59,8 @@ class PretrainConfig:
     model_config: dict | None = None  # explicit BertBackbone kwargs (override the preset's)
     seq_len: int = 128
     max_predictions: int = 20
+    masked_lm_prob: float = 0.15  # "text" input: share of tokens masked
+    whole_word_mask: bool = False  # "text" input: mask a word's ## pieces with it
     global_batch_size: int = 32
     steps: int = 1000
     steps_per_epoch: int | None = None  # default: save_every (or steps)
@@ -138,7 +140,8 @@ def make_dataset_fn(config: PretrainConfig, vocabulary_size: int) -> DatasetFn:
             )
         return lambda ctx: dynamic_pretraining_dataset(
             files, tokenizer, config.seq_len, config.max_predictions, config.global_batch_size,
-            seed=config.seed, input_context=ctx,
+            seed=config.seed, input_context=ctx, masked_lm_prob=config.masked_lm_prob,
+            whole_word_mask=config.whole_word_mask,
         )
     raise ValueError(f"Unknown input_format {fmt!r}: expected 'text', 'tfrecord' or 'synthetic'.")
 
