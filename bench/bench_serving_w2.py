@@ -176,7 +176,7 @@ def main() -> None:
     np.savez(head_npz, kernel=kernel, bias=bias)
     exports = {"ours fp32": export_ours(fp32, tokenizer, os.path.join(work, "fp32", "1"))}
     if args.bf16_policy != "none":
-        if args.bf16_policy == "bfloat16":  # what `keras-bert export --serving_dtype bfloat16` does
+        if args.bf16_policy == "bfloat16":  # what `keras-bert export --serving-dtype bfloat16` does
             from keras_bert.export.precision import with_backbone_dtype
 
             bf16 = with_backbone_dtype(fp32, "bfloat16")

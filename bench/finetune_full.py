@@ -44,7 +44,7 @@ RUNS: dict[str, tuple[str, str, str, float, list[str]]] = {
             "--learning-rate", "1e-4"]),
     # Two more epochs continuing the `qa` run's best model (head included), lower learning rate.
     "qa_more": ("qa", "disflqa+quac+narrativeqa", "f1_crossfit", 40.0,
-                ["--init", str(OUT / "qa"), "--eval", "disflqa+quac", "--sequence-length", "256",
+                ["--model", str(OUT / "qa"), "--eval", "disflqa+quac", "--sequence-length", "256",
                  "--doc-stride", "128", "--max-query-length", "64", "--max-answer-length", "64",
                  "--negative-window-rate", "0.3", "--epochs", "2", "--batch-size", "16",
                  "--learning-rate", "5e-5"]),
@@ -54,7 +54,7 @@ RUNS: dict[str, tuple[str, str, str, float, list[str]]] = {
 def run(name: str) -> dict:
     task, dataset, metric, floor, flags = RUNS[name]
     model_dir = OUT / name
-    command = [sys.executable, "-m", "keras_bert.cli", "finetune", task, "--init", "all-minilm-l6-v2",
+    command = [sys.executable, "-m", "keras_bert.cli", "finetune", task, "--model", "all-minilm-l6-v2",
                "--train", dataset, "--model-dir", str(model_dir), "--quiet", *flags]
     print(" ".join(command), flush=True)
     started = time.time()

@@ -1,26 +1,22 @@
 """keras-bert: BERT in Keras 3, from raw text to a TF Serving endpoint.
 
 Importing it asks TensorFlow for its pooling CPU allocator (`keras_bert.runtime`; set
-`TF_CPU_ALLOCATOR_USE_BFC=false` to opt out). The models are imported eagerly so that
-`import keras_bert` registers them for `keras.saving.load_model`; the rest (tokenizers,
-preprocessing, convert) load lazily on first use.
+`TF_CPU_ALLOCATOR_USE_BFC=false` to opt out) and nothing else: every name below loads on first use
+(PEP 562), so `import keras_bert` and the `keras-bert` command line (`--help`, argument errors) stay
+fast and never load TensorFlow. Keras finds the model classes when `.keras` files are loaded once
+`keras_bert.models` is imported: any model name here (`keras_bert.BertBackbone`),
+`keras_bert.load_model`, or `import keras_bert` after Keras or TensorFlow (import order
+`keras`, `keras_bert`, as isort sorts them) does that.
 """
 
 from __future__ import annotations
 
 import importlib
+import sys
 
 from keras_bert.runtime import prefer_pooled_cpu_allocator
 
-prefer_pooled_cpu_allocator()  # before the models import TensorFlow (see keras_bert/runtime.py)
-
-from keras_bert.models import (  # noqa: E402, F401 (registers the Keras classes)
-    BertBackbone,
-    BertClassifier,
-    BertPretrainer,
-    BertSpanQA,
-    BertTokenTagger,
-)
+prefer_pooled_cpu_allocator()  # before anything imports TensorFlow (see keras_bert/runtime.py)
 
 __version__ = "0.1.0"
 
@@ -42,6 +38,9 @@ _EXPORTS = {
 }
 
 __all__ = sorted(_EXPORTS)
+
+if "keras" in sys.modules:  # Keras is loaded already: registering the model classes costs nothing.
+    importlib.import_module("keras_bert.models")
 
 
 def __getattr__(name: str):

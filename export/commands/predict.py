@@ -9,19 +9,24 @@ HELP = "Send raw text to a served model over gRPC (TF Serving stubs) and print t
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from keras_bert.export.client import TASK_INPUTS
+    from keras_bert.export.commands.export import TASK_NAMES  # noqa: PLC0415 (no gRPC, no TensorFlow)
 
-    parser.add_argument("task", choices=sorted(TASK_INPUTS))
+    parser.add_argument("task", choices=TASK_NAMES, help="the served model's task (how to ask, print)")
     parser.add_argument("--server", default="127.0.0.1:8500", help="host:port of the gRPC API")
-    parser.add_argument("--model_name", required=True)
-    parser.add_argument("--model_version", type=int, default=None)
-    parser.add_argument("--signature_name", default="serving_default")
+    parser.add_argument("--model-name", required=True, help="served model name (TF Serving's --model_name)")
+    parser.add_argument("--model-version", type=int, default=None,
+                        help="version to ask (default: the latest served)")
+    parser.add_argument("--signature-name", default="serving_default", help="signature to call")
     parser.add_argument("--text", action="append", default=[], help="input text (repeatable)")
-    parser.add_argument("--text_pair", action="append", default=[], help="second segments")
-    parser.add_argument("--question", action="append", default=[])
-    parser.add_argument("--context", action="append", default=[])
-    parser.add_argument("--context_file", action="append", default=[], help="UTF-8 file as context")
-    parser.add_argument("--timeout", type=float, default=60.0)
+    parser.add_argument("--text-pair", action="append", default=[],
+                        help="classification: second segment of each --text (repeatable)")
+    parser.add_argument("--question", action="append", default=[],
+                        help="question-answering: a question (repeatable)")
+    parser.add_argument("--context", action="append", default=[],
+                        help="question-answering: the context of each question (repeatable)")
+    parser.add_argument("--context-file", action="append", default=[],
+                        help="question-answering: a UTF-8 file as a context (repeatable)")
+    parser.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for the answer")
 
 
 def _inputs(args: argparse.Namespace) -> dict[str, list[str]]:
@@ -31,27 +36,29 @@ def _inputs(args: argparse.Namespace) -> dict[str, list[str]]:
             with open(path, encoding="utf-8") as f:
                 contexts.append(f.read())
         if not args.question or len(args.question) != len(contexts):
-            raise ValueError("give as many --question as --context/--context_file")
+            raise ValueError("give as many --question as --context/--context-file")
         return {"question": args.question, "context": contexts}
     if not args.text:
         raise ValueError("give at least one --text")
     inputs = {"text": args.text}
     if args.task == "classification" and args.text_pair:
         if len(args.text_pair) != len(args.text):
-            raise ValueError("give as many --text_pair as --text")
+            raise ValueError("give as many --text-pair as --text")
         inputs["text_pair"] = args.text_pair
     return inputs
 
 
 def run(args: argparse.Namespace) -> int:
-    import grpc
-    from keras_bert.export.client import FORMATTERS, predict
+    from keras_bert.commands import UsageError, require_files
 
+    require_files(args.context_file, "--context-file")
     try:
         inputs = _inputs(args)
     except ValueError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+        raise UsageError(str(error)) from error
+    import grpc
+    from keras_bert.export.client import FORMATTERS, predict
+
     try:
         out = predict(
             args.server, args.model_name, inputs, args.signature_name, args.model_version,

@@ -12,6 +12,12 @@ HELP = (
     "Serve exported SavedModels over TF Serving's gRPC/REST protocol (development server; flags "
     "keep tensorflow_model_server's names)."
 )
+DESCRIPTION = (
+    "Development server for exported SavedModels, speaking TF Serving's gRPC and REST protocols. "
+    "Unlike the other keras-bert commands, its flags keep tensorflow_model_server's own underscore "
+    "names and defaults (--model_base_path, --rest_api_port, --file_system_poll_wait_seconds, ...), "
+    "so a command line works unchanged against stock TF Serving."
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -3,25 +3,37 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
+
+from keras_bert.commands import UsageError, require_file
 
 HELP = "Convert a Hugging Face or original BERT checkpoint to .keras (or a .keras/HF folder to HF)."
+OLD_SPELLINGS = {"--from": "--model"}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--from", dest="source", required=True,
-                        help="checkpoint: HF folder, TF1 folder/prefix, .keras file, or a preset name")
-    parser.add_argument("--out", required=True, help="output: PATH.keras, or a folder with --to hf")
+    parser.add_argument("--model", dest="source", metavar="MODEL", required=True,
+                        help="the model to read: a Hugging Face folder, an original TF1 checkpoint "
+                             "(folder or prefix), a .keras file, or a preset name")
+    parser.add_argument("--out", required=True,
+                        help="where to write: PATH.keras, or a folder with --to hf")
     parser.add_argument("--format", choices=("auto", "hf", "tf1", "keras"), default="auto",
-                        help="input format (default: detected)")
+                        help="format of --model (auto: detected from the files)")
     parser.add_argument("--to", choices=("keras", "hf"), default="keras", help="output format")
     parser.add_argument("--heads", choices=("auto", "pretraining", "none"), default="auto",
                         help="keep the MLM/NSP heads (auto: when the checkpoint has them)")
 
 
 def run(args: argparse.Namespace) -> int:
-    from keras_bert import convert, presets  # noqa: PLC0415 (TensorFlow loads here)
+    from keras_bert import presets  # noqa: PLC0415 (no TensorFlow)
 
     source = args.source
+    if source not in presets.PRESETS and not Path(f"{source}.index").exists():  # TF1 prefix
+        require_file(source, "--model")
+    if args.to == "keras" and not str(args.out).endswith(".keras"):
+        raise UsageError(f"--out must end with .keras (got {args.out!r}), or give --to hf")
+    from keras_bert import convert  # noqa: PLC0415 (TensorFlow loads here)
+
     if source in presets.PRESETS:
         source = presets.weights_dir(source) or source
     model = convert.load_model(
@@ -30,8 +42,6 @@ def run(args: argparse.Namespace) -> int:
     if args.to == "hf":
         convert.save_hf(model, args.out)
     else:
-        if not str(args.out).endswith(".keras"):
-            raise SystemExit(f"--out must end with .keras (got {args.out!r}).")
         model.save(args.out)
     kind = type(model).__name__
     print(f"Converted {source} -> {args.out} ({kind}, {model.count_params():,} parameters)")

@@ -15,12 +15,17 @@ SENTENCES = [
 ]
 
 
+OLD_SPELLINGS = {"--work-dir": "--out", "--rest-port": "--rest-api-port"}
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--work-dir", default="outputs/demo", help="where artefacts are written")
-    parser.add_argument("--pretrain-steps", type=int, default=300)
-    parser.add_argument("--finetune-steps", type=int, default=80)
+    parser.add_argument("--out", dest="work_dir", metavar="DIR", default="outputs/demo",
+                        help="folder the demo writes its models and exports to")
+    parser.add_argument("--pretrain-steps", type=int, default=300, help="pretraining steps")
+    parser.add_argument("--finetune-steps", type=int, default=80, help="QA fine-tuning steps")
     parser.add_argument("--port", type=int, default=8500, help="gRPC port of the dev server")
-    parser.add_argument("--rest-port", type=int, default=8501, help="REST port of the dev server")
+    parser.add_argument("--rest-api-port", dest="rest_port", metavar="PORT", type=int, default=8501,
+                        help="REST port of the dev server")
 
 
 def embed_sentences_stage() -> None:
@@ -63,14 +68,14 @@ def _keras_bert(*argv: str) -> None:
 def pretrain_stage(work_dir: str, steps: int) -> None:
     print(f"\n== 2. Pretrain the tiny preset from scratch on the bundled Austen corpus ({steps} steps) ==")
     _keras_bert("pretrain", "--model-dir", f"{work_dir}/pretrain", "--steps", str(steps),
-                "--batch-size", "32", "--seq-len", "64", "--max-predictions", "10",
+                "--batch-size", "32", "--sequence-length", "64", "--max-predictions", "10",
                 "--learning-rate", "1e-3", "--warmup-steps", "30", "--save-every", "100")
     print(f"Training curves: {work_dir}/pretrain/training_curves.png")
 
 
 def finetune_stage(work_dir: str, steps: int) -> None:
     print(f"\n== 3. Fine-tune extractive QA from the real MiniLM weights (DisflQA, {steps} steps) ==")
-    _keras_bert("finetune", "qa", "--init", "all-minilm-l6-v2", "--train", "disflqa",
+    _keras_bert("finetune", "qa", "--model", "all-minilm-l6-v2", "--train", "disflqa",
                 "--model-dir", f"{work_dir}/qa", "--steps", str(steps), "--batch-size", "16",
                 "--sequence-length", "192", "--max-eval-examples", "100", "--quiet")
 
@@ -88,7 +93,7 @@ def serve_stage(work_dir: str, port: int, rest_port: int) -> None:
     base = f"{work_dir}/models/qa"
     shutil.rmtree(base, ignore_errors=True)
     _keras_bert("export", "question-answering", "--model", f"{work_dir}/qa/best_model.keras",
-                "--out", f"{base}/1", "--sequence_length", "192")
+                "--out", f"{base}/1", "--sequence-length", "192")
     server = subprocess.Popen([sys.executable, "-m", "keras_bert.cli", "serve", "--port", str(port),
                                "--rest_api_port", str(rest_port), "--model_name", "qa",
                                "--model_base_path", base])
@@ -105,8 +110,8 @@ def serve_stage(work_dir: str, port: int, rest_port: int) -> None:
         document = heldout_corpus_files()[0]
         print(f"Asking about {document} (a long document: many windows, scored in-graph)")
         _keras_bert("predict", "question-answering", "--server", f"127.0.0.1:{port}",
-                    "--model_name", "qa", "--question", "Who was handsome, clever, and rich?",
-                    "--context_file", document)
+                    "--model-name", "qa", "--question", "Who was handsome, clever, and rich?",
+                    "--context-file", document)
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -6,19 +6,28 @@ import argparse
 import json
 from pathlib import Path
 
+from keras_bert.commands import UsageError, positive_int, require_dataset_or_file
+
 HELP = "Evaluate a fine-tuned model (classify / ner / qa) and write its predictions."
+OLD_SPELLINGS = {"--model-dir": "--model"}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model-dir", required=True, help="directory written by `keras-bert finetune`")
+    parser.add_argument("--model", dest="model_dir", metavar="DIR", required=True,
+                        help="the model to read: a run directory written by `keras-bert finetune`")
     parser.add_argument("--eval", required=True,
                         help="dataset name (its held-out split) or an eval file of the task's format")
-    parser.add_argument("--out", default=None, help="predictions folder (default: --model-dir)")
-    parser.add_argument("--max-eval-examples", type=int, default=None)
-    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--out", default=None, help="predictions folder (default: the --model folder)")
+    parser.add_argument("--max-eval-examples", type=positive_int, default=None,
+                        help="evaluate on the first N examples")
+    parser.add_argument("--batch-size", type=positive_int, default=64, help="examples per batch")
 
 
 def run(args: argparse.Namespace) -> int:
+    if not (Path(args.model_dir) / "task.json").is_file():
+        raise UsageError(f"--model {args.model_dir}: not a `keras-bert finetune` run directory "
+                         "(no task.json)")
+    require_dataset_or_file(args.eval, "--eval")
     from keras_bert.data.tasks import is_dataset_name
     from keras_bert.tasks import common
 

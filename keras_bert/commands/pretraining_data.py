@@ -4,65 +4,56 @@ from __future__ import annotations
 
 import argparse
 
+from keras_bert.commands import (
+    UsageError,
+    positive_int,
+    probability,
+    require_file,
+    require_files,
+)
+
 HELP = (
     "Make MLM + NSP pretraining TFRecords from text (one sentence a line, blank line between docs)."
 )
+OLD_SPELLINGS = {
+    "--vocab": "--vocabulary",
+    "--seq-len": "--sequence-length",
+    "--whole-word-mask": "--whole-word-masking",
+}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--corpus",
-        nargs="+",
-        required=True,
-        help="text files, or 'bundled' for the bundled Jane Austen corpus",
-    )
-    parser.add_argument("--vocab", required=True, help="WordPiece vocab.txt")
+    parser.add_argument("--corpus", nargs="+", required=True, metavar="FILE",
+                        help="text files, or 'bundled' for the bundled Jane Austen corpus")
+    parser.add_argument("--vocabulary", required=True, help="WordPiece vocab.txt")
     parser.add_argument("--out", required=True, help="output folder for the .tfrecord shards")
-    parser.add_argument(
-        "--seq-len", type=int, default=128, help="max sequence length (default 128)"
-    )
-    parser.add_argument(
-        "--max-predictions",
-        type=int,
-        default=20,
-        help="max masked tokens per sequence (default 20)",
-    )
-    parser.add_argument("--whole-word-mask", action="store_true", help="mask whole words")
-    parser.add_argument(
-        "--dupe-factor",
-        type=int,
-        default=10,
-        help="passes over the corpus with different masks (default 10)",
-    )
-    parser.add_argument(
-        "--short-seq-prob",
-        type=float,
-        default=0.1,
-        help="share of documents with a shorter target length (default 0.1)",
-    )
-    parser.add_argument(
-        "--masked-lm-prob", type=float, default=0.15, help="share of tokens masked (default 0.15)"
-    )
-    parser.add_argument("--seed", type=int, default=12345, help="random seed (default 12345)")
-    parser.add_argument("--shards", type=int, default=1, help="number of output files (default 1)")
-    parser.add_argument(
-        "--chunk-documents",
-        type=int,
-        default=2000,
-        help="documents tokenized and paired at a time; bounds memory (default 2000)",
-    )
-    case = parser.add_mutually_exclusive_group()
-    case.add_argument(
-        "--lowercase",
-        dest="lowercase",
-        action="store_true",
-        default=True,
-        help="lower-case and strip accents (uncased vocab, the default)",
-    )
-    case.add_argument("--cased", dest="lowercase", action="store_false", help="keep case")
+    parser.add_argument("--sequence-length", type=positive_int, default=128,
+                        help="tokens per example, [CLS] and [SEP]s included")
+    parser.add_argument("--max-predictions", type=positive_int, default=20,
+                        help="most masked tokens per sequence")
+    parser.add_argument("--masked-lm-prob", type=probability, default=0.15,
+                        help="share of tokens masked")
+    parser.add_argument("--whole-word-masking", action="store_true",
+                        help="mask whole words (a word's ## pieces with it)")
+    parser.add_argument("--dupe-factor", type=positive_int, default=10,
+                        help="passes over the corpus with different masks")
+    parser.add_argument("--short-seq-prob", type=float, default=0.1,
+                        help="share of documents with a shorter target length")
+    parser.add_argument("--seed", type=int, default=12345, help="random seed")
+    parser.add_argument("--shards", type=positive_int, default=1, help="number of output files")
+    parser.add_argument("--chunk-documents", type=positive_int, default=2000,
+                        help="documents tokenized and paired at a time; bounds memory")
+    parser.add_argument("--cased", dest="lowercase", action="store_false",
+                        help="keep case and accents (default: uncased, like bert-base-uncased)")
+    # The default, formerly spelled out; accepted, not shown.
+    parser.add_argument("--lowercase", dest="lowercase", action="store_true", default=True,
+                        help=argparse.SUPPRESS)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.corpus != ["bundled"]:
+        require_files(args.corpus, "--corpus")
+    require_file(args.vocabulary, "--vocabulary")
     import logging  # noqa: PLC0415
 
     from keras_bert.data.corpus import bundled_corpus_files  # noqa: PLC0415
@@ -74,14 +65,14 @@ def run(args: argparse.Namespace) -> int:
     corpus = bundled_corpus_files() if args.corpus == ["bundled"] else args.corpus
     try:
         config = PretrainingConfig(
-            seq_len=args.seq_len,
+            seq_len=args.sequence_length,
             max_predictions=args.max_predictions,
             masked_lm_prob=args.masked_lm_prob,
             short_seq_prob=args.short_seq_prob,
             dupe_factor=args.dupe_factor,
-            whole_word_mask=args.whole_word_mask,
+            whole_word_mask=args.whole_word_masking,
         )
-        tokenizer = WordPieceTokenizer(vocabulary=args.vocab, lowercase=args.lowercase)
+        tokenizer = WordPieceTokenizer(vocabulary=args.vocabulary, lowercase=args.lowercase)
         info = create_pretraining_data(
             corpus,
             tokenizer,
@@ -91,8 +82,8 @@ def run(args: argparse.Namespace) -> int:
             num_shards=args.shards,
             chunk_documents=args.chunk_documents,
         )
-    except (ValueError, FileNotFoundError) as error:
-        raise SystemExit(f"keras-bert pretraining-data: {error}") from error
+    except ValueError as error:
+        raise UsageError(str(error)) from error
     print(
         f"Wrote {info['examples']:,} examples from {info['documents']:,} documents to "
         f"{len(info['files'])} file(s) in {args.out}"

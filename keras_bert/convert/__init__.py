@@ -92,7 +92,7 @@ def load_model(path: str | os.PathLike, format: str | None = None, heads: str = 
     if format == "keras":
         import keras  # noqa: PLC0415
 
-        import keras_bert  # noqa: F401, PLC0415 (registers our classes)
+        import keras_bert.models  # noqa: F401, PLC0415 (registers our classes with Keras)
 
         check_zip_archive(path, REDOWNLOAD_ADVICE)
         try:

@@ -51,21 +51,21 @@ def test_missing_corpus_file(tokenizer, tmp_path):
         create_pretraining_data(missing, tokenizer, str(tmp_path / "out"))
 
 
-def test_cli_reports_empty_corpus(empty_corpus, vocab_path, tmp_path):
-    with pytest.raises(SystemExit, match="empty corpus"):
-        cli(["--corpus", empty_corpus, "--vocab", vocab_path, "--out", str(tmp_path / "o")])
+def test_cli_reports_empty_corpus(empty_corpus, vocab_path, tmp_path, capsys):
+    assert cli(["--corpus", empty_corpus, "--vocabulary", vocab_path, "--out", str(tmp_path / "o")]) == 2
+    assert capsys.readouterr().err.startswith("error: empty corpus")  # one line, exit code 2
 
 
-def test_vocab_missing_a_special_token_surfaces(tmp_path, empty_corpus):
+def test_vocab_missing_a_special_token_surfaces(tmp_path, empty_corpus, capsys):
     vocab = tmp_path / "vocab.txt"
     vocab.write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "the", "a", "##s"]) + "\n")
     corpus = tmp_path / "c.txt"
     corpus.write_text("the a.\nthe as.\n")
-    with pytest.raises(SystemExit, match=r"\[MASK\]"):  # the tokenizer's error, named by the CLI
-        cli(["--corpus", str(corpus), "--vocab", str(vocab), "--out", str(tmp_path / "o")])
+    assert cli(["--corpus", str(corpus), "--vocabulary", str(vocab), "--out", str(tmp_path / "o")]) == 2
+    assert "[MASK]" in capsys.readouterr().err  # the tokenizer's error, named by the CLI
 
 
-def test_seq_len_too_small(tokenizer, vocab_path, tmp_path):
+def test_seq_len_too_small(tokenizer, vocab_path, tmp_path, capsys):
     corpus = tmp_path / "c.txt"
     corpus.write_text("One sentence.\nTwo sentences.\n")
     for bad in (4, 1):
@@ -73,19 +73,9 @@ def test_seq_len_too_small(tokenizer, vocab_path, tmp_path):
             PretrainingConfig(seq_len=bad)
     with pytest.raises(ValueError, match="seq_len=4 is too small"):
         dynamic_pretraining_dataset(str(corpus), tokenizer, 4, 2, 2)
-    with pytest.raises(SystemExit, match="seq_len=3 is too small"):
-        cli(
-            [
-                "--corpus",
-                str(corpus),
-                "--vocab",
-                vocab_path,
-                "--out",
-                str(tmp_path / "o"),
-                "--seq-len",
-                "3",
-            ]
-        )
+    argv = ["--corpus", str(corpus), "--vocabulary", vocab_path, "--out", str(tmp_path / "o")]
+    assert cli([*argv, "--sequence-length", "3"]) == 2
+    assert "seq_len=3 is too small" in capsys.readouterr().err
     PretrainingConfig(seq_len=5)  # the smallest that fits [CLS] A [SEP] B [SEP]
 
 
