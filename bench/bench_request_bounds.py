@@ -10,8 +10,8 @@ Variants: `after`, the export as `keras-bert export` writes it (texts cut before
 model run `chunk_size` rows at a time, QA's `max_context_bytes`), and `before`, the same code with
 those bounds off (texts tokenized whole, every window/row in one model run, no limit), which is
 what exports did before. Peak memory is the server's VmHWM (peak resident set) minus its resident
-set once loaded and warmed up; requests run in increasing size, so each peak belongs to the request
-that set it. `before` requests whose predicted peak exceeds the machine's free memory are skipped
+set once loaded and warmed up (the peak so far: requests run in increasing size, so each peak
+belongs to the largest request yet). `before` requests whose predicted peak exceeds the machine's free memory are skipped
 (`--before-max-chars`). Not a test. Run:
 
     KERAS_BACKEND=tensorflow .venv/bin/python bench/bench_request_bounds.py
@@ -78,7 +78,7 @@ def export_models(out: Path) -> dict[str, Path]:
                 extra["max_context_bytes"] = 2**62
             servable = build_servable(task, model, tokenizer, **options, **extra)
             if variant == "before":  # texts tokenized whole, as before
-                servable.cut = lambda text, max_tokens=None: text
+                servable.preprocessor.cut = lambda text, max_tokens=None: text
             name = f"{task}-{variant}"
             paths[name] = export_servable(servable, out / name / "1")
     return paths
@@ -121,9 +121,10 @@ class Server:
         grpc.channel_ready_future(self.channel).result(timeout=300)
         self.stub = prediction_service_pb2_grpc.PredictionServiceStub(self.channel)
         self.name = name
+        self.loaded_rss = memory(self.process.pid)["VmRSS"]  # loaded and warmed up
 
     def predict(self, inputs: dict[str, list[str]]) -> tuple[float, int, str]:
-        """(seconds, peak growth in bytes over the loaded server, status)."""
+        """(seconds, peak resident set in bytes over the loaded server so far, status)."""
         import grpc
         import tensorflow as tf
         from tensorflow_serving.apis import predict_pb2
@@ -132,7 +133,6 @@ class Server:
         request.model_spec.name = self.name
         for key, values in inputs.items():
             request.inputs[key].CopyFrom(tf.make_tensor_proto(values, dtype=tf.string))
-        before = memory(self.process.pid)["VmRSS"]
         started = time.perf_counter()
         try:
             self.stub.Predict(request, timeout=3600)
@@ -144,7 +144,7 @@ class Server:
                 status = f"{error.code().name}: {error.details().splitlines()[0][:90]}"
         seconds = time.perf_counter() - started
         peak = memory(self.process.pid)["VmHWM"] if self.process.poll() is None else 0
-        return seconds, peak - before, status
+        return seconds, peak - self.loaded_rss, status
 
     def stop(self) -> None:
         self.channel.close()

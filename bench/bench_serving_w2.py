@@ -55,7 +55,7 @@ def export_ours(classifier, tokenizer, out_dir: str) -> str:
     from keras_bert.export.build import build_servable
     from keras_bert.export.writer import export_servable
 
-    return str(export_servable(build_servable("classification", classifier, tokenizer, 128), out_dir))
+    return str(export_servable(build_servable("classification", classifier, tokenizer, sequence_length=128), out_dir))
 
 
 def build_session(path: str, threads=(0, 0)) -> Callable:

@@ -1,4 +1,12 @@
-"""Builds a task's servable from a model, the tokenizer and the task's training preprocessor."""
+"""Builds a task's servable from a task model and the preprocessor saved with it.
+
+A model fine-tuned here carries its preprocessor (`model.preprocessor`: vocabulary, casing,
+sequence length, labels, pair input, doc stride, query and answer lengths, the tuned null
+threshold), so an export needs no flag: `build_servable(task, model)`. Options given explicitly
+override the saved values, and the servable records what they changed (`servable.overrides`, which
+the export command prints). A model without one (a Hugging Face or TF1 checkpoint folder for
+embedding / fill-mask, or an older `.keras`) gets the task's default preprocessing.
+"""
 
 from __future__ import annotations
 
@@ -8,79 +16,126 @@ from typing import Any
 
 from keras_bert.export.servable import ServableModule
 
+# Preprocessor settings a flag may override, per task (the rest of the options go to the servable).
+PREPROCESSOR_OPTIONS = {
+    "classification": ("sequence_length", "label_names", "pair"),
+    "question-answering": (
+        "sequence_length", "doc_stride", "max_query_length", "max_answer_length",
+        "null_score_diff_threshold", "version_2_with_negative",
+    ),
+    "token-classification": ("sequence_length",),
+    "fill-mask": ("sequence_length",),
+    "embedding": ("sequence_length",),
+}
+SERVABLE_OPTIONS = {
+    "classification": ("chunk_size",),
+    "question-answering": ("chunk_size", "max_context_bytes"),
+    "token-classification": ("max_entities", "chunk_size"),
+    "fill-mask": ("top_k", "max_masks", "chunk_size"),
+    "embedding": ("pooling", "normalize", "chunk_size"),
+}
+DEFAULT_SEQUENCE_LENGTH = {"question-answering": 384}
 
-def _packer(tokenizer, sequence_length: int):
-    from keras_bert.preprocessing import SegmentPacker
 
-    return SegmentPacker(
-        sequence_length,
-        start_value=tokenizer.cls_token_id,
-        end_value=tokenizer.sep_token_id,
-        pad_value=tokenizer.pad_token_id,
-    )
+def build_options(task: str) -> tuple[str, ...]:
+    """The options `build_servable` takes for `task`."""
+    return PREPROCESSOR_OPTIONS[task] + SERVABLE_OPTIONS[task]
 
 
-def build_servable(
-    task: str,
-    model,
-    tokenizer,
-    sequence_length: int = 128,
-    label_names: list[str] | None = None,
-    pair: bool = False,
-    doc_stride: int = 128,
-    max_query_length: int = 64,
-    max_answer_length: int = 30,
-    version_2_with_negative: bool = False,
-    null_score_diff_threshold: float = 0.0,
-    max_entities: int = 16,
-    top_k: int = 5,
-    max_masks: int = 4,
-    pooling: str = "mean",
-    normalize: bool = False,
-    chunk_size: int | None = None,
-    max_context_bytes: int | None = None,
-) -> ServableModule:
+def task_of(model) -> str | None:
+    """The task a saved model serves, from its class (None for an unknown model)."""
+    names = {
+        "BertClassifier": "classification",
+        "BertTokenTagger": "token-classification",
+        "BertSpanQA": "question-answering",
+        "BertPretrainer": "fill-mask",
+        "BertBackbone": "embedding",
+    }
+    return next((names[c.__name__] for c in type(model).__mro__ if c.__name__ in names), None)
+
+
+def _preprocessor_class(task: str):
+    from keras_bert import preprocessing
+
+    return {
+        "classification": preprocessing.ClassificationPreprocessor,
+        "question-answering": preprocessing.SquadPreprocessor,
+        "token-classification": preprocessing.NerPreprocessor,
+        "fill-mask": preprocessing.TextPreprocessor,
+        "embedding": preprocessing.TextPreprocessor,
+    }[task]
+
+
+def resolve_preprocessor(task: str, model, tokenizer=None, **options) -> tuple[Any, list[str]]:
+    """The preprocessor an export of `model` runs, and the changes options made to the saved one.
+
+    `tokenizer` (a `WordPieceTokenizer`) replaces the saved tokenizer when given; `options` with a
+    value other than None override the saved settings.
+    """
+    cls = _preprocessor_class(task)
+    saved = getattr(model, "preprocessor", None)
+    if saved is not None and not isinstance(saved, cls):
+        raise ValueError(f"{task}: the model's preprocessor is a {type(saved).__name__}, not a {cls.__name__}")
+    options = {k: v for k, v in options.items() if v is not None}
+    changes = []
+    if saved is None:
+        if tokenizer is None:
+            raise ValueError(f"{task}: the model carries no preprocessor; give a tokenizer (vocabulary)")
+        config = {"sequence_length": DEFAULT_SEQUENCE_LENGTH.get(task, 128)}
+        if task == "classification":
+            config["label_names"] = getattr(model, "label_names", None)
+    else:
+        config = {k: v for k, v in saved.get_config().items() if k not in ("tokenizer", "name", "dtype")}
+        if tokenizer is None:
+            tokenizer = saved.tokenizer
+        else:
+            if tokenizer.lowercase != saved.tokenizer.lowercase:
+                changes.append(f"lowercase: {saved.tokenizer.lowercase} -> {tokenizer.lowercase}")
+            if tokenizer.vocabulary != saved.tokenizer.vocabulary:
+                changes.append("vocabulary: replaced")
+    for key, value in options.items():
+        if saved is not None and config.get(key) != value:
+            changes.append(f"{key}: {config.get(key)} -> {value}")
+        config[key] = value
+    return cls(tokenizer, **config), changes
+
+
+def build_servable(task: str, model, tokenizer=None, **options) -> ServableModule:
     """The servable for `task` (a key of `keras_bert.export.tasks.TASKS`) wrapping `model`.
-    `chunk_size`: rows per model run (default 8192 tokens' worth); `max_context_bytes`: QA's limit
-    on the context bytes of one request (default `tasks.question_answering.MAX_CONTEXT_BYTES`)."""
+
+    Args:
+        task: the task name.
+        model: the task model; its `preprocessor` (if any) gives the preprocessing.
+        tokenizer: overrides the saved tokenizer (required when the model carries none).
+        **options: preprocessor overrides (`PREPROCESSOR_OPTIONS`) and servable settings
+            (`SERVABLE_OPTIONS`: `chunk_size` rows per model run, default 8192 tokens' worth;
+            QA's `max_context_bytes`, default `tasks.question_answering.MAX_CONTEXT_BYTES`;
+            `max_entities`, `top_k`, `max_masks`, `pooling`, `normalize`). None means "not given".
+    """
     from keras_bert.export import tasks
-    from keras_bert.export.tasks.question_answering import MAX_CONTEXT_BYTES
 
-    label_names = label_names or getattr(model, "label_names", None)
+    if task not in tasks.TASKS:
+        raise ValueError(f"unknown task {task!r}; known: {sorted(tasks.TASKS)}")
+    unknown = set(options) - set(PREPROCESSOR_OPTIONS[task]) - set(SERVABLE_OPTIONS[task])
+    if unknown:
+        raise ValueError(f"{task}: options {sorted(unknown)} do not apply")
+    pre_options = {k: options[k] for k in PREPROCESSOR_OPTIONS[task] if k in options}
+    servable_options = {k: v for k, v in options.items() if k in SERVABLE_OPTIONS[task] and v is not None}
+    preprocessor, changes = resolve_preprocessor(task, model, tokenizer, **pre_options)
     if task == "classification":
-        from keras_bert.preprocessing.classification_preprocessor import ClassificationPreprocessor
-
-        pre = ClassificationPreprocessor(tokenizer, sequence_length, label_names)
-        return tasks.ClassificationServable(
-            model, tokenizer, pre.packer, label_names, pair, chunk_size
+        label_names = preprocessor.label_names or getattr(model, "label_names", None)
+        servable = tasks.ClassificationServable(
+            model, preprocessor, label_names, preprocessor.pair, **servable_options
         )
-    if task == "question-answering":
-        from keras_bert.preprocessing.squad_preprocessor import SquadPreprocessor
-
-        pre = SquadPreprocessor(
-            tokenizer, sequence_length=sequence_length, doc_stride=doc_stride,
-            max_query_length=max_query_length,
-        )
-        return tasks.QuestionAnsweringServable(
-            model, pre, max_answer_length, version_2_with_negative, null_score_diff_threshold,
-            chunk_size, max_context_bytes or MAX_CONTEXT_BYTES,
-        )
-    if task == "token-classification":
-        from keras_bert.preprocessing.ner_preprocessor import NerPreprocessor
-
+    elif task == "token-classification":
+        label_names = getattr(model, "label_names", None)
         if not label_names:
-            raise ValueError("token classification needs the tag names (model.label_names or --label_names)")
-        pre = NerPreprocessor(tokenizer, sequence_length)
-        return tasks.TokenClassificationServable(model, pre, label_names, max_entities, chunk_size)
-    if task == "fill-mask":
-        return tasks.FillMaskServable(
-            model, tokenizer, _packer(tokenizer, sequence_length), top_k, max_masks, chunk_size
-        )
-    if task == "embedding":
-        return tasks.EmbeddingServable(
-            model, tokenizer, _packer(tokenizer, sequence_length), pooling, normalize, chunk_size
-        )
-    raise ValueError(f"unknown task {task!r}; known: {sorted(tasks.TASKS)}")
+            raise ValueError("token classification needs the tag names (model.label_names)")
+        servable = tasks.TokenClassificationServable(model, preprocessor, label_names, **servable_options)
+    else:
+        servable = tasks.TASKS[task](model, preprocessor, **servable_options)
+    servable.overrides = changes
+    return servable
 
 
 def load_task_model(task: str, path: str | os.PathLike) -> Any:
@@ -88,9 +143,10 @@ def load_task_model(task: str, path: str | os.PathLike) -> Any:
     import keras_bert.models.bert_classifier  # noqa: F401  (register the task classes)
     import keras_bert.models.bert_span_qa  # noqa: F401
     import keras_bert.models.bert_token_tagger  # noqa: F401
+    import keras_bert.preprocessing  # noqa: F401  (register the preprocessor classes)
     from keras_bert.convert import load_model
 
-    heads = "pretraining" if task == "fill-mask" else "none"
+    heads = "pretraining" if task in ("fill-mask", None) else "none"
     return load_model(path, heads=heads)
 
 

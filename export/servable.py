@@ -18,8 +18,6 @@ from typing import ClassVar
 
 import tensorflow as tf
 
-from keras_bert.preprocessing.text_cut import continuation_table, cut_text
-
 MODEL_INPUTS = ("token_ids", "segment_ids", "padding_mask")
 TOKEN_SIGNATURES = {"serving_token_ids": tf.int32, "serving_token_ids_int64": tf.int64}
 TOKENS_PER_RUN = 8192  # default chunk: rows x sequence length the model sees at once
@@ -123,12 +121,12 @@ def backing_tf_variables(*layers) -> list[tf.Variable]:
 
 
 class ServableModule(tf.Module):
-    """Base servable: tokenizer + packer + model, signatures built from the task parts.
+    """Base servable: the task's preprocessor + model, signatures built from the task parts.
 
     Args:
         model: the Keras model (dict inputs `token_ids`, `segment_ids`, `padding_mask`).
-        tokenizer: the `WordPieceTokenizer` used in training (its vocabulary becomes an asset).
-        packer: the `SegmentPacker` used in training.
+        preprocessor: the task's preprocessor layer used in training (`model.preprocessor`): its
+            tokenizer (the vocabulary becomes an asset), packer and settings run in the graph.
         chunk_size: rows (texts, QA windows) per model run; default `TOKENS_PER_RUN` tokens.
     """
 
@@ -137,15 +135,16 @@ class ServableModule(tf.Module):
     # Extra signatures: key -> (bound method name, input specs, SignatureDef method name or "").
     extra_signature_specs: ClassVar[dict[str, tuple[str, tuple[tf.TensorSpec, ...], str]]] = {}
 
-    def __init__(self, model, tokenizer, packer, chunk_size: int | None = None, name: str | None = None):
+    def __init__(self, model, preprocessor, chunk_size: int | None = None, name: str | None = None):
         super().__init__(name=name)
         self.model = model
-        self.tokenizer = tokenizer
-        self.packer = packer
-        self.chunk_size = int(chunk_size or default_chunk_size(packer.sequence_length))
+        self.preprocessor = preprocessor
+        self.tokenizer = preprocessor.tokenizer
+        self.packer = preprocessor.packer
+        self.chunk_size = int(chunk_size or default_chunk_size(self.packer.sequence_length))
         if self.chunk_size < 1:
             raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
-        self.tf_variables = backing_tf_variables(model, tokenizer, packer)
+        self.tf_variables = backing_tf_variables(model, self.tokenizer, self.packer)
 
     def limits(self) -> dict[str, int]:
         """What one request may cost, fixed at export (written beside the SavedModel)."""
@@ -164,9 +163,7 @@ class ServableModule(tf.Module):
     def cut(self, text: tf.Tensor, max_tokens: int | None = None) -> tf.Tensor:
         """Each text cut to a prefix with the same first `max_tokens` tokens (default: what one
         segment of the packed sequence can hold), so long strings cost what short ones do."""
-        if max_tokens is None:
-            max_tokens = self.packer.sequence_length - 2
-        return cut_text(self.tokenizer, text, max_tokens, continuation_table(self.tokenizer.vocabulary))
+        return self.preprocessor.cut(text, max_tokens)
 
     def map_chunks(self, fn, inputs: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
         return map_chunks(fn, inputs, self.chunk_size)

@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 
 import tensorflow as tf
+from keras_bert.export.method_names import CLASSIFY, REGRESS
 from tensorflow_serving.apis import (
     classification_pb2,
     model_pb2,
@@ -20,8 +21,6 @@ from tensorflow_serving.apis import (
     prediction_log_pb2,
     regression_pb2,
 )
-
-from keras_bert.export.method_names import CLASSIFY, REGRESS
 
 WARMUP_FILE = os.path.join("assets.extra", "tf_serving_warmup_requests")
 WARMUP_TEXT = "Warm-up request: what does the [MASK] answer? It reads this sentence once."

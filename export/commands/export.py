@@ -12,7 +12,8 @@ OLD_SPELLINGS = {"--vocab": "--vocabulary", "--no_lowercase": "--cased", "--no-l
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from keras_bert.commands import non_negative_int, positive_int  # noqa: PLC0415 (no TensorFlow)
 
-    parser.add_argument("task", choices=TASK_NAMES, help="what the SavedModel answers")
+    parser.add_argument("task", nargs="?", choices=TASK_NAMES, default=None,
+                        help="what the SavedModel answers (default: the saved task model's task)")
     parser.add_argument("--model", required=True,
                         help="the model to read: a .keras task model (embedding / fill-mask: also a "
                              "Hugging Face or TF1 checkpoint folder)")
@@ -20,26 +21,31 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="BASE/NAME/VERSION to write (VERSION numeric, must not exist)")
     parser.add_argument("--vocabulary", dest="vocab", metavar="PATH",
                         help="vocab.txt (default: beside the model, else MiniLM's)")
-    parser.add_argument("--cased", dest="no_lowercase", action="store_true",
-                        help="keep case and accents (a cased vocabulary; default: uncased)")
+    parser.add_argument("--cased", dest="no_lowercase", action="store_const", const=True, default=None,
+                        help="keep case and accents (default: the saved tokenizer's casing, else "
+                             "uncased)")
     parser.add_argument("--sequence-length", type=positive_int, default=None,
-                        help="tokens per example (default: 128; question-answering: 384)")
+                        help="tokens per example (default: the saved task's, else 128; "
+                             "question-answering: 384)")
     parser.add_argument("--label-names",
                         help="classification / token-classification: comma-separated labels "
                              "(default: stored in the model)")
-    parser.add_argument("--pair", action="store_true", help="classification takes text_pair too")
-    parser.add_argument("--doc-stride", type=positive_int, default=128,
+    parser.add_argument("--pair", action="store_const", const=True, default=None,
+                        help="classification takes text_pair too (default: as trained)")
+    parser.add_argument("--doc-stride", type=positive_int, default=None,
                         help="question-answering: tokens between the starts of a long context's "
-                             "windows")
-    parser.add_argument("--max-query-length", type=positive_int, default=64,
-                        help="question-answering: question tokens kept")
-    parser.add_argument("--max-answer-length", type=positive_int, default=30,
-                        help="question-answering: longest answer span in tokens")
-    parser.add_argument("--version-2-with-negative", action="store_true",
-                        help="question-answering: may answer empty (SQuAD v2.0)")
-    parser.add_argument("--null-score-diff-threshold", type=float, default=0.0,
+                             "windows (default: as trained, else 128)")
+    parser.add_argument("--max-query-length", type=positive_int, default=None,
+                        help="question-answering: question tokens kept (default: as trained, else 64)")
+    parser.add_argument("--max-answer-length", type=positive_int, default=None,
+                        help="question-answering: longest answer span in tokens (default: as "
+                             "trained, else 30)")
+    parser.add_argument("--version-2-with-negative", action="store_const", const=True, default=None,
+                        help="question-answering: may answer empty, SQuAD v2.0 (default: as trained)")
+    parser.add_argument("--null-score-diff-threshold", type=float, default=None,
                         help="question-answering (v2.0): answer empty when the null score beats "
-                             "the best span by more than this")
+                             "the best span by more than this (default: the threshold tuned in "
+                             "evaluation and saved with the model, else 0)")
     parser.add_argument("--max-entities", type=positive_int, default=16,
                         help="token-classification: most entities returned per text")
     parser.add_argument("--top-k", type=positive_int, default=5,
@@ -72,41 +78,65 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--out must end in a numeric version directory, got {args.out}")
     require_file(args.model, "--model")
     require_file(args.vocab, "--vocabulary")
-    from keras_bert.export.build import build_servable, find_vocabulary, load_task_model
+    from keras_bert.export.build import (
+        build_options,
+        build_servable,
+        find_vocabulary,
+        load_task_model,
+        task_of,
+    )
     from keras_bert.export.op_check import UnsupportedOpsError
     from keras_bert.export.precision import with_backbone_dtype
     from keras_bert.export.writer import export_servable
 
     from keras_bert.tokenizers.wordpiece_tokenizer import WordPieceTokenizer
 
-    tokenizer = WordPieceTokenizer(find_vocabulary(args.model, args.vocab), lowercase=not args.no_lowercase)
-    model = with_backbone_dtype(load_task_model(args.task, args.model), args.serving_dtype)
+    if args.task is None and not str(args.model).endswith(".keras"):
+        raise UsageError(f"name the task for a checkpoint folder (one of {', '.join(TASK_NAMES)})")
+    model = load_task_model(args.task, args.model)
+    task = args.task or task_of(model)
+    if task is None:
+        raise UsageError(f"{args.model} holds no task model: name the task (one of {', '.join(TASK_NAMES)})")
+    if args.task is None:
+        print(f"task: {task} (from the saved model)")
+    tokenizer = None  # the one saved with the model, unless a flag asks for another
+    if getattr(model, "preprocessor", None) is None or args.vocab or args.no_lowercase is not None:
+        saved = getattr(getattr(model, "preprocessor", None), "tokenizer", None)
+        lowercase = (not args.no_lowercase) if args.no_lowercase is not None else (
+            saved.lowercase if saved is not None else True)
+        vocabulary = args.vocab or (saved.vocabulary if saved is not None else find_vocabulary(args.model, None))
+        tokenizer = WordPieceTokenizer(vocabulary, lowercase=lowercase)
+    model = with_backbone_dtype(model, args.serving_dtype)
     servable = build_servable(
-        args.task,
+        task,
         model,
         tokenizer,
-        sequence_length=args.sequence_length or (384 if args.task == "question-answering" else 128),
-        label_names=args.label_names.split(",") if args.label_names else None,
-        pair=args.pair,
-        doc_stride=args.doc_stride,
-        max_query_length=args.max_query_length,
-        max_answer_length=args.max_answer_length,
-        version_2_with_negative=args.version_2_with_negative,
-        null_score_diff_threshold=args.null_score_diff_threshold,
-        max_entities=args.max_entities,
-        top_k=args.top_k,
-        max_masks=args.max_masks,
-        pooling=args.pooling,
-        normalize=args.normalize,
-        chunk_size=args.chunk_size,
-        max_context_bytes=args.max_context_bytes,
+        **{k: v for k, v in {
+            "sequence_length": args.sequence_length,
+            "label_names": args.label_names.split(",") if args.label_names else None,
+            "pair": args.pair,
+            "doc_stride": args.doc_stride,
+            "max_query_length": args.max_query_length,
+            "max_answer_length": args.max_answer_length,
+            "version_2_with_negative": args.version_2_with_negative,
+            "null_score_diff_threshold": args.null_score_diff_threshold,
+            "max_entities": args.max_entities,
+            "top_k": args.top_k,
+            "max_masks": args.max_masks,
+            "pooling": args.pooling,
+            "normalize": args.normalize,
+            "chunk_size": args.chunk_size,
+            "max_context_bytes": args.max_context_bytes,
+        }.items() if k in build_options(task)},
     )
+    for change in servable.overrides:
+        print(f"overriding the saved preprocessing: {change}")
     try:
         path = export_servable(servable, args.out, check=not args.skip_op_check)
     except UnsupportedOpsError as error:
         print(f"error: {error}")
         return 1
-    print(f"exported {args.task} to {path}")
+    print(f"exported {task} to {path}")
     limits = ", ".join(f"{k}={v}" for k, v in servable.limits().items())
     print(f"per-request limits: {limits} (written to {path}/assets.extra/export_info.json)")
     print(f"serve: keras-bert serve --model_name {path.parent.name} --model_base_path {path.parent}")

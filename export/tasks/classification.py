@@ -14,6 +14,7 @@ class ClassificationServable(ServableModule):
 
     Args:
         model: a `BertClassifier` (logits (B, C)).
+        preprocessor: its `ClassificationPreprocessor` (cuts, tokenizes and packs the texts).
         label_names: C names stored in the graph; `LABEL_i` when None.
         pair: whether `serving_default` takes `text_pair` too.
     """
@@ -23,9 +24,9 @@ class ClassificationServable(ServableModule):
         "classify": ("from_examples", (text_spec("inputs"),), CLASSIFY),
     }
 
-    def __init__(self, model, tokenizer, packer, label_names=None, pair: bool = False,
+    def __init__(self, model, preprocessor, label_names=None, pair: bool = False,
                  chunk_size: int | None = None):
-        super().__init__(model, tokenizer, packer, chunk_size)
+        super().__init__(model, preprocessor, chunk_size)
         num_classes = int(model.outputs[0].shape[-1])
         names = list(label_names or [f"LABEL_{i}" for i in range(num_classes)])
         if len(names) != num_classes:
@@ -45,8 +46,7 @@ class ClassificationServable(ServableModule):
         }
 
     def from_text(self, text, text_pair=None):
-        first = self.tokenize(self.cut(text))
-        packed = self.packer(first if text_pair is None else (first, self.tokenize(self.cut(text_pair))))
+        packed = self.preprocessor(text, text_pair)  # cut, tokenized, packed as in training
         return self.map_chunks(lambda rows: self.from_tokens(trim_padding(rows)), dict(packed))
 
     def from_examples(self, inputs):

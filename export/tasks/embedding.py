@@ -20,9 +20,9 @@ class EmbeddingServable(ServableModule):
 
     task = "embedding"
 
-    def __init__(self, model, tokenizer, packer, pooling: str = "mean", normalize: bool = False,
+    def __init__(self, model, preprocessor, pooling: str = "mean", normalize: bool = False,
                  chunk_size: int | None = None):
-        super().__init__(model, tokenizer, packer, chunk_size)
+        super().__init__(model, preprocessor, chunk_size)
         if pooling not in POOLINGS:
             raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
         self.pooling = pooling
@@ -44,5 +44,5 @@ class EmbeddingServable(ServableModule):
         return {"embedding": vector}
 
     def from_text(self, text):
-        packed = dict(self.packer(self.tokenize(self.cut(text))))
+        packed = self.preprocessor(text)  # cut, tokenized, packed as in training
         return self.map_chunks(lambda rows: self.from_tokens(trim_padding(rows)), packed)

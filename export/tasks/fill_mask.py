@@ -22,12 +22,12 @@ class FillMaskServable(ServableModule):
 
     task = "fill-mask"
 
-    def __init__(self, model, tokenizer, packer, top_k: int = 5, max_masks: int = 4,
+    def __init__(self, model, preprocessor, top_k: int = 5, max_masks: int = 4,
                  chunk_size: int | None = None):
-        super().__init__(model, tokenizer, packer, chunk_size)
+        super().__init__(model, preprocessor, chunk_size)
         self.top_k = int(top_k)
         self.max_masks = int(max_masks)
-        self.vocabulary = tf.Variable(tokenizer.vocabulary, trainable=False, name="vocabulary")
+        self.vocabulary = tf.Variable(self.tokenizer.vocabulary, trainable=False, name="vocabulary")
 
     def mask_positions(self, token_ids: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         """(B, T) ids -> positions (B, max_masks) of the masks in order (0 where none), valid mask."""

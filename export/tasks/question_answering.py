@@ -25,9 +25,9 @@ class QuestionAnsweringServable(ServableModule):
 
     Args:
         model: a `BertSpanQA`.
-        preprocessor: the training `SquadPreprocessor` (tokenizer, packer, window sizes).
-        max_answer_length: most tokens per answer.
-        version_2_with_negative: allow "no answer" (SQuAD 2.0) using `null_score_diff_threshold`.
+        preprocessor: the training `SquadPreprocessor` (tokenizer, packer, window sizes, and how
+            answers are read: `max_answer_length`, `version_2_with_negative` (allow "no answer"),
+            the tuned `null_score_diff_threshold`).
         chunk_size: windows per model run (default: 8192 tokens' worth).
         max_context_bytes: most UTF-8 bytes of context in one request (all examples together).
     """
@@ -39,17 +39,13 @@ class QuestionAnsweringServable(ServableModule):
         self,
         model,
         preprocessor,
-        max_answer_length: int = 30,
-        version_2_with_negative: bool = False,
-        null_score_diff_threshold: float = 0.0,
         chunk_size: int | None = None,
         max_context_bytes: int = MAX_CONTEXT_BYTES,
     ):
-        super().__init__(model, preprocessor.tokenizer, preprocessor.packer, chunk_size)
-        self.preprocessor = preprocessor
-        self.max_answer_length = int(max_answer_length)
-        self.version_2_with_negative = bool(version_2_with_negative)
-        self.null_score_diff_threshold = float(null_score_diff_threshold)
+        super().__init__(model, preprocessor, chunk_size)
+        self.max_answer_length = preprocessor.max_answer_length
+        self.version_2_with_negative = preprocessor.version_2_with_negative
+        self.null_score_diff_threshold = preprocessor.null_score_diff_threshold
         self.max_context_bytes = int(max_context_bytes)
 
     def limits(self) -> dict[str, int]:
@@ -68,8 +64,7 @@ class QuestionAnsweringServable(ServableModule):
 
     def from_text(self, question, context):
         context = check_total_bytes(context, self.max_context_bytes, "context", "max_context_bytes")
-        question = self.cut(question, self.preprocessor.max_query_length)
-        windows = self.preprocessor.windows(question, context)  # W >= B windows
+        windows = self.preprocessor.windows(question, context)  # W >= B windows, questions cut
         model_inputs = ("token_ids", "segment_ids", "padding_mask", "token_start")
         spans = self.map_chunks(self._window_spans, {k: windows[k] for k in model_inputs})
         best = select_answers(

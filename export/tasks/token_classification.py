@@ -26,8 +26,7 @@ class TokenClassificationServable(ServableModule):
 
     def __init__(self, model, preprocessor, label_names, max_entities: int = 16,
                  chunk_size: int | None = None):
-        super().__init__(model, preprocessor.tokenizer, preprocessor.packer, chunk_size)
-        self.preprocessor = preprocessor
+        super().__init__(model, preprocessor, chunk_size)
         self.label_list = list(label_names)
         self.tag_names = tf.Variable(self.label_list, trainable=False, name="tag_names")
         self.max_entities = int(max_entities)
@@ -48,7 +47,7 @@ class TokenClassificationServable(ServableModule):
         }
 
     def from_text(self, text):
-        rows = text_inputs(self.preprocessor, self.cut(text))  # offsets into the cut = into text
+        rows = text_inputs(self.preprocessor, text)  # cut first: offsets into the cut = into text
         rows["text"] = text
         return self.map_chunks(self._entities, rows)
 

@@ -1,8 +1,11 @@
-"""Shared plumbing for task models: backbone (de)serialisation and the dropout + dense head."""
+"""Shared plumbing for task models: backbone and preprocessor (de)serialisation, raw-input
+`fit` / `evaluate` / `predict`, and the dropout + dense head."""
 
 from __future__ import annotations
 
 import keras
+import numpy as np
+import tensorflow as tf
 
 from keras_bert.models.bert_backbone import BertBackbone
 
@@ -11,15 +14,107 @@ def serialize_backbone(backbone: keras.Model) -> dict:
     return keras.saving.serialize_keras_object(backbone)
 
 
+def serialize_preprocessor(preprocessor) -> dict | None:
+    return None if preprocessor is None else keras.saving.serialize_keras_object(preprocessor)
+
+
 def backbone_from_config(config: dict) -> dict:
-    """Return `config` with its serialized `backbone` entry turned back into a model."""
+    """Return `config` with its serialized `backbone` / `preprocessor` entries turned back into
+    objects."""
     config = dict(config)
-    if isinstance(config.get("backbone"), dict):
-        config["backbone"] = keras.saving.deserialize_keras_object(config["backbone"])
+    for key in ("backbone", "preprocessor"):
+        if isinstance(config.get(key), dict):
+            config[key] = keras.saving.deserialize_keras_object(config[key])
     return config
 
 
-class DenseHeadModel(keras.Model):
+def _is_text(value) -> bool:
+    """Whether `value` (or its first leaf) holds strings: raw text for the preprocessor."""
+    leaf = tf.nest.flatten(value)[0] if tf.nest.flatten(value) else None
+    if isinstance(leaf, tf.TensorSpec | tf.RaggedTensorSpec | tf.Tensor | tf.RaggedTensor):
+        return leaf.dtype == tf.string
+    if isinstance(leaf, str | bytes):
+        return True
+    if isinstance(leaf, np.ndarray):
+        return leaf.dtype.kind in "OUS"
+    return False
+
+
+class PreprocessedInputs:
+    """Mixin for task models holding `self.preprocessor`: `fit`, `evaluate` and `predict` take raw
+    inputs (strings, `(text, text_pair)` tuples, word lists, or a `tf.data.Dataset` of those,
+    optionally with labels) and run them through `preprocessor.map_batch` in a `tf.data`
+    pipeline, as keras-hub's `Task` does; token-id dicts go straight to the model."""
+
+    preprocessor = None
+
+    def _raw_dataset(self, x, y=None, sample_weight=None, batch_size=None, shuffle=False):
+        """A batched, preprocessed `tf.data.Dataset` when `x` is raw input; else None."""
+        if self.preprocessor is None:
+            return None
+        if isinstance(x, tf.data.Dataset):  # Keras' convention: elements (x[, y[, sample_weight]])
+            if not _is_text(x.element_spec):
+                return None
+
+            def preprocess(*element):
+                batch = element[0] if len(element) == 1 else element
+                return self.preprocessor.map_batch(*keras.utils.unpack_x_y_sample_weight(batch))
+
+            return x.map(preprocess, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+        if not _is_text(x):
+            return None
+        columns = {"x": _ragged_or_tensor(x)}  # a dict: tf.data never splits it into arguments
+        if y is not None:
+            columns["y"] = _ragged_or_tensor(y)
+        if sample_weight is not None:
+            columns["sample_weight"] = _ragged_or_tensor(sample_weight)
+        ds = tf.data.Dataset.from_tensor_slices(columns)
+        if shuffle:  # what Keras' `fit(shuffle=True)` does for in-memory arrays
+            ds = ds.shuffle(int(ds.cardinality()), reshuffle_each_iteration=True)
+        ds = ds.batch(batch_size or 32)
+
+        def preprocess(batch):
+            return self.preprocessor.map_batch(batch["x"], batch.get("y"), batch.get("sample_weight"))
+
+        return ds.map(preprocess, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+
+    def fit(self, x=None, y=None, batch_size=None, sample_weight=None, validation_data=None,
+            shuffle=True, **kwargs):
+        ds = self._raw_dataset(x, y, sample_weight, batch_size, shuffle)
+        if validation_data is not None:
+            validation = keras.utils.unpack_x_y_sample_weight(validation_data) if isinstance(
+                validation_data, tuple) else (validation_data, None, None)
+            validation_data = self._raw_dataset(*validation, batch_size) or validation_data
+        if ds is None:
+            return super().fit(x, y, batch_size=batch_size, sample_weight=sample_weight,
+                               validation_data=validation_data, shuffle=shuffle, **kwargs)
+        return super().fit(ds, validation_data=validation_data, shuffle=False, **kwargs)
+
+    def evaluate(self, x=None, y=None, batch_size=None, sample_weight=None, **kwargs):
+        ds = self._raw_dataset(x, y, sample_weight, batch_size)
+        if ds is None:
+            return super().evaluate(x, y, batch_size=batch_size, sample_weight=sample_weight, **kwargs)
+        return super().evaluate(ds, **kwargs)
+
+    def predict(self, x, batch_size=None, **kwargs):
+        ds = self._raw_dataset(x, batch_size=batch_size)
+        if ds is None:
+            return super().predict(x, batch_size=batch_size, **kwargs)
+        return super().predict(ds.map(lambda *b: b[0] if isinstance(b[0], dict) else b), **kwargs)
+
+
+def _ragged_or_tensor(x):
+    """Python lists of word lists -> ragged string tensors; other inputs -> tensors (per leaf)."""
+    if isinstance(x, tf.Tensor | tf.RaggedTensor):
+        return x
+    if isinstance(x, tuple):
+        return tuple(_ragged_or_tensor(v) for v in x)
+    if isinstance(x, list) and x and isinstance(x[0], list | tuple):
+        return tf.ragged.constant(x)
+    return tf.convert_to_tensor(x)
+
+
+class DenseHeadModel(PreprocessedInputs, keras.Model):
     """Base of task models with a dropout + dense `logits` head on one backbone output.
 
     Subclasses set `features` (the backbone output the head reads) and `dropout_name` (the
@@ -30,6 +125,8 @@ class DenseHeadModel(keras.Model):
         num_classes: number of labels.
         dropout: dropout rate before the head.
         label_names: optional label vocabulary kept with the model (index -> name).
+        preprocessor: the task's preprocessor layer (saved with the model); with it, `fit`,
+            `evaluate` and `predict` take raw inputs.
     """
 
     features: str
@@ -41,6 +138,7 @@ class DenseHeadModel(keras.Model):
         num_classes: int,
         dropout: float = 0.1,
         label_names: list[str] | None = None,
+        preprocessor=None,
         **kwargs,
     ):
         inputs = backbone.input
@@ -61,6 +159,7 @@ class DenseHeadModel(keras.Model):
         self.num_classes = num_classes
         self.dropout = dropout
         self.label_names = list(label_names) if label_names is not None else None
+        self.preprocessor = preprocessor
 
     def get_config(self) -> dict:
         return {
@@ -70,6 +169,7 @@ class DenseHeadModel(keras.Model):
             "num_classes": self.num_classes,
             "dropout": self.dropout,
             "label_names": self.label_names,
+            "preprocessor": serialize_preprocessor(self.preprocessor),
         }
 
     @classmethod

@@ -5,17 +5,26 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from keras_bert.models._task_base import backbone_from_config, serialize_backbone
+from keras_bert.models._task_base import (
+    PreprocessedInputs,
+    backbone_from_config,
+    serialize_backbone,
+    serialize_preprocessor,
+)
 
 
 @keras.saving.register_keras_serializable(package="keras_bert")
-class BertSpanQA(keras.Model):
+class BertSpanQA(PreprocessedInputs, keras.Model):
     """Dense(2) on `sequence_output`, split into start and end logits.
 
     Padding positions get a large negative logit so they are never chosen.
 
     Args:
         backbone: a `BertBackbone`.
+        preprocessor: a `SquadPreprocessor` (saved with the model; window sizes, answer length and
+            the tuned null threshold travel with it); with it, `fit((questions, contexts),
+            (answer_start, answer_end))` and `predict((questions, contexts))` take raw text
+            (character offsets, -1 for no answer) and predict returns per-window logits.
 
     Call arguments:
         inputs: dict `token_ids`, `segment_ids`, `padding_mask`, int32 (batch, seq).
@@ -24,7 +33,7 @@ class BertSpanQA(keras.Model):
         (batch,) int32; position 0 ([CLS]) means "no answer in this window".
     """
 
-    def __init__(self, backbone: keras.Model, **kwargs):
+    def __init__(self, backbone: keras.Model, preprocessor=None, **kwargs):
         inputs = backbone.input
         sequence = backbone(inputs)["sequence_output"]  # (B, T, H)
         logits = keras.layers.Dense(
@@ -40,6 +49,7 @@ class BertSpanQA(keras.Model):
             inputs=inputs, outputs={"start_logits": start, "end_logits": end}, **kwargs
         )
         self.backbone = backbone
+        self.preprocessor = preprocessor
 
     def compile(self, optimizer="auto", loss="auto", metrics="auto", **kwargs):
         """Defaults: AdamW(5e-5); mean of start and end sparse cross-entropies."""
@@ -63,6 +73,7 @@ class BertSpanQA(keras.Model):
             "name": self.name,
             "trainable": self.trainable,
             "backbone": serialize_backbone(self.backbone),
+            "preprocessor": serialize_preprocessor(self.preprocessor),
         }
 
     @classmethod

@@ -7,6 +7,7 @@ words cut off get no prediction (`word_index` tells which words survived).
 
 from __future__ import annotations
 
+import keras
 import tensorflow as tf
 
 from keras_bert.preprocessing._base import PackingPreprocessor
@@ -14,6 +15,7 @@ from keras_bert.preprocessing._base import PackingPreprocessor
 IGNORE = -1
 
 
+@keras.saving.register_keras_serializable(package="keras_bert")
 class NerPreprocessor(PackingPreprocessor):
     """Align word-level tags to WordPiece tokens.
 
@@ -70,7 +72,20 @@ class NerPreprocessor(PackingPreprocessor):
         _, spread = self._align(words, tf.cast(word_numbers, tf.int32))
         return self._pad(spread)
 
-    def __call__(self, words: tf.RaggedTensor, labels: tf.RaggedTensor | None = None):
+    def map_batch(self, x, y=None, sample_weight=None):
+        """x: ragged (B, words) strings with y word tag ids (training), or (B,) raw strings
+        (prediction: split and aligned as `text_inputs`). Returns `(x, y, sample_weight)`."""
+        if isinstance(x, tf.RaggedTensor):
+            if y is None:
+                return self(x)
+            inputs, targets, weights = self(x, tf.cast(y, tf.int32))
+            return inputs, targets, weights if sample_weight is None else weights * sample_weight
+        if y is not None:
+            raise ValueError("token classification trains on word lists with word tags, not raw text")
+        inputs = text_inputs(self, x)
+        return {k: inputs[k] for k in ("token_ids", "segment_ids", "padding_mask")}
+
+    def call(self, words: tf.RaggedTensor, labels: tf.RaggedTensor | None = None):
         if labels is None:
             dummy = tf.zeros_like(words.flat_values, dtype=tf.int32)
             tokens, _ = self._align(words, dummy)
@@ -89,6 +104,7 @@ def text_inputs(preprocessor: NerPreprocessor, text: tf.Tensor) -> dict[str, tf.
     Returns dict `token_ids`, `segment_ids`, `padding_mask` int32 (B, T) and `token_start`,
     `token_end` int32 (B, T): byte span of each token in `text`, -1 on [CLS]/[SEP]/padding.
     """
+    text = preprocessor.cut(text)  # offsets into the cut text are offsets into `text`
     ids, start, end = preprocessor.tokenizer.tokenize_with_offsets(text)
     keep = preprocessor.sequence_length - 2
     ids = tf.cast(ids[:, :keep], tf.int32)

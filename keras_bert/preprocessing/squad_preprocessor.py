@@ -7,6 +7,7 @@ context (tf-text convention); `char_to_byte` / `byte_to_char` convert at the edg
 
 from __future__ import annotations
 
+import keras
 import tensorflow as tf
 
 from keras_bert.preprocessing._base import PackingPreprocessor
@@ -41,6 +42,7 @@ def _fill_rows(lengths: tf.Tensor, value: int) -> tf.RaggedTensor:
     )
 
 
+@keras.saving.register_keras_serializable(package="keras_bert")
 class SquadPreprocessor(PackingPreprocessor):
     """Tokenize, truncate the question, split the context into overlapping windows and pack.
 
@@ -50,6 +52,9 @@ class SquadPreprocessor(PackingPreprocessor):
         sequence_length: tokens per window, T.
         doc_stride: context tokens between successive window starts (google-research/bert: 128).
         max_query_length: question tokens kept (the rest dropped).
+        max_answer_length, null_score_diff_threshold, version_2_with_negative: how answers are
+            read from the windows' logits (`squad_postprocessing`); kept here so the settings a
+            model was trained and tuned with travel with it into evaluation and exports.
 
     `windows(question, context, answer_start, answer_end)` takes (B,) tensors and returns a dict of
     W >= B windows:
@@ -69,6 +74,10 @@ class SquadPreprocessor(PackingPreprocessor):
         sequence_length: int = 384,
         doc_stride: int = 128,
         max_query_length: int = 64,
+        max_answer_length: int = 30,
+        null_score_diff_threshold: float = 0.0,
+        version_2_with_negative: bool = False,
+        **kwargs,
     ):
         if max_query_length + 3 >= sequence_length:
             raise ValueError(
@@ -77,9 +86,39 @@ class SquadPreprocessor(PackingPreprocessor):
             )
         if doc_stride <= 0:
             raise ValueError(f"doc_stride must be positive, got {doc_stride}")
-        super().__init__(tokenizer, sequence_length, packer)
-        self.doc_stride = doc_stride
-        self.max_query_length = max_query_length
+        super().__init__(tokenizer, sequence_length, packer, **kwargs)
+        self.doc_stride = int(doc_stride)
+        self.max_query_length = int(max_query_length)
+        self.max_answer_length = int(max_answer_length)
+        self.null_score_diff_threshold = float(null_score_diff_threshold)
+        self.version_2_with_negative = bool(version_2_with_negative)
+
+    def get_config(self) -> dict:
+        return {
+            **super().get_config(),
+            "doc_stride": self.doc_stride,
+            "max_query_length": self.max_query_length,
+            "max_answer_length": self.max_answer_length,
+            "null_score_diff_threshold": self.null_score_diff_threshold,
+            "version_2_with_negative": self.version_2_with_negative,
+        }
+
+    def call(self, question, context):
+        return self.windows(question, context)
+
+    def map_batch(self, x, y=None, sample_weight=None):
+        """x `(question, context)` (B,) strings; y `(answer_start, answer_end)` character offsets
+        (-1: no answer) or None. Returns W >= B windows: (x, {start_logits, end_logits} positions)."""
+        question, context = x
+        if y is None:
+            out = self.windows(question, context)
+            targets = None
+        else:
+            start, end = y
+            out = self.windows(question, context, char_to_byte(context, start), char_to_byte(context, end))
+            targets = {"start_logits": out["start_positions"], "end_logits": out["end_positions"]}
+        inputs = {k: out[k] for k in ("token_ids", "segment_ids", "padding_mask")}
+        return keras.utils.pack_x_y_sample_weight(inputs, targets, None)
 
     def windows(
         self,
@@ -88,6 +127,7 @@ class SquadPreprocessor(PackingPreprocessor):
         answer_start: tf.Tensor | None = None,
         answer_end: tf.Tensor | None = None,
     ) -> dict[str, tf.Tensor]:
+        question = self.cut(question, self.max_query_length)  # contexts are windowed, never cut
         q_ids, _, _ = self.tokenizer.tokenize_with_offsets(question)
         q_ids = tf.cast(q_ids[:, : self.max_query_length], tf.int32)  # (B, <=Q)
         c_ids, c_start, c_end = self.tokenizer.tokenize_with_offsets(context)  # (B, N_b)

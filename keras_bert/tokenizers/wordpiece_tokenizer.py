@@ -14,6 +14,7 @@ from keras_bert.tokenizers import normalization
 from keras_bert.tokenizers.vocab_io import read_vocabulary, write_vocabulary
 
 _SUFFIX = "##"
+VOCABULARY_ASSET = "vocabulary.txt"
 # Stands for an over-long word in `tokenize`: private use, so cleaning removes it from any input.
 _LONG_WORD = "\ue000"
 
@@ -54,7 +55,7 @@ class WordPieceTokenizer(keras.layers.Layer):
 
     def __init__(
         self,
-        vocabulary: str | os.PathLike | Sequence[str],
+        vocabulary: str | os.PathLike | Sequence[str] | None,
         lowercase: bool = True,
         max_input_chars_per_word: int = 100,
         unk_token: str = "[UNK]",
@@ -69,6 +70,17 @@ class WordPieceTokenizer(keras.layers.Layer):
         self._convert_input_args = False  # keep tf.string tensors as they are
         self._allow_non_tensor_positional_args = True
 
+        self.lowercase = bool(lowercase)
+        self.max_input_chars_per_word = int(max_input_chars_per_word)
+        self.unk_token, self.cls_token, self.sep_token = unk_token, cls_token, sep_token
+        self.pad_token, self.mask_token = pad_token, mask_token
+        self._vocab: list[str] | None = None
+        if vocabulary is not None:  # None: set later (`load_assets` when a saved model loads)
+            self.set_vocabulary(vocabulary)
+        self.built = True
+
+    def set_vocabulary(self, vocabulary: str | os.PathLike | Sequence[str]) -> None:
+        """Builds the lookup tables from a `vocab.txt` path or a token list (index = id)."""
         if isinstance(vocabulary, (str, os.PathLike)):
             vocab_path = os.fspath(vocabulary)
             tokens = read_vocabulary(vocab_path)
@@ -81,11 +93,7 @@ class WordPieceTokenizer(keras.layers.Layer):
         self._token_to_id = {}
         for i, t in enumerate(tokens):
             self._token_to_id.setdefault(t, i)  # first occurrence wins
-        self.lowercase = bool(lowercase)
-        self.max_input_chars_per_word = int(max_input_chars_per_word)
-        self.unk_token, self.cls_token, self.sep_token = unk_token, cls_token, sep_token
-        self.pad_token, self.mask_token = pad_token, mask_token
-        specials = [unk_token, cls_token, sep_token, pad_token, mask_token]
+        specials = [self.unk_token, self.cls_token, self.sep_token, self.pad_token, self.mask_token]
         missing = [t for t in specials if t not in self._token_to_id]
         if missing:
             raise ValueError(
@@ -106,7 +114,7 @@ class WordPieceTokenizer(keras.layers.Layer):
                 value_dtype=tf.string,
                 value_index=tf.lookup.TextFileIndex.WHOLE_LINE,
             ),
-            default_value=unk_token,
+            default_value=self.unk_token,
         )
         # Normalisation is ours; FastWordpiece only splits single words. Words over the character
         # limit are replaced by the unknown token first, so the byte limit never triggers.
@@ -115,7 +123,7 @@ class WordPieceTokenizer(keras.layers.Layer):
             suffix_indicator=_SUFFIX,
             max_bytes_per_word=4 * self.max_input_chars_per_word + 4,
             token_out_type=tf.int64,
-            unknown_token=unk_token,
+            unknown_token=self.unk_token,
             no_pretokenization=True,
         )
         # `__call__`: the same model splitting whitespace-separated text itself (its pre-tokenizer
@@ -125,7 +133,7 @@ class WordPieceTokenizer(keras.layers.Layer):
             suffix_indicator=_SUFFIX,
             max_bytes_per_word=4 * self.max_input_chars_per_word + 4,
             token_out_type=tf.int64,
-            unknown_token=unk_token,
+            unknown_token=self.unk_token,
             no_pretokenization=False,
         )
         if _LONG_WORD in self._token_to_id:
@@ -141,11 +149,12 @@ class WordPieceTokenizer(keras.layers.Layer):
         self._class_runs = (tf.constant(run_starts, tf.int32), tf.constant(run_codes, tf.int32))
         # Direct table for the BMP (64K entries): one gather instead of a binary search.
         self._bmp_classes = tf.constant(normalization.bmp_class_codes(), tf.int32)
-        self.built = True
 
     # ----------------------------------------------------------------------------- vocabulary
     @property
     def vocabulary(self) -> list[str]:
+        if self._vocab is None:
+            raise ValueError("WordPieceTokenizer: no vocabulary set (pass one, or load a saved model).")
         return list(self._vocab)
 
     @property
@@ -387,11 +396,18 @@ class WordPieceTokenizer(keras.layers.Layer):
     def compute_output_spec(self, inputs):
         return keras.KerasTensor((None, None), dtype="int32", ragged=True)
 
+    def save_assets(self, dir_path: str) -> None:
+        """Keras saving: the vocabulary travels as `vocabulary.txt` in the `.keras` archive."""
+        write_vocabulary(self.vocabulary, os.path.join(dir_path, VOCABULARY_ASSET))
+
+    def load_assets(self, dir_path: str) -> None:
+        self.set_vocabulary(read_vocabulary(os.path.join(dir_path, VOCABULARY_ASSET)))
+
     def get_config(self) -> dict:
         config = super().get_config()
         config.update(
             {
-                "vocabulary": list(self._vocab),
+                "vocabulary": None,  # an asset: `save_assets` / `load_assets`
                 "lowercase": self.lowercase,
                 "max_input_chars_per_word": self.max_input_chars_per_word,
                 "unk_token": self.unk_token,

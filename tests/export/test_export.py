@@ -340,7 +340,7 @@ def test_bfloat16_serving_export_stores_bf16_weights_and_tracks_fp32(models, tok
     from keras_bert.export.writer import export_servable
 
     classifier = with_backbone_dtype(models["classification"][0], "bfloat16")
-    path = export_servable(build_servable("classification", classifier, tokenizer, 128, pair=True),
+    path = export_servable(build_servable("classification", classifier, tokenizer, sequence_length=128, pair=True),
                            tmp_path / "classification" / "1")
     dtypes = tf.train.load_checkpoint(str(path / "variables" / "variables")).get_variable_to_dtype_map()
     kinds = {dtype for name, dtype in dtypes.items() if "VARIABLE_VALUE" in name}
@@ -348,7 +348,7 @@ def test_bfloat16_serving_export_stores_bf16_weights_and_tracks_fp32(models, tok
 
     backbone = models["embedding"][0]
     path = export_servable(build_servable("embedding", with_backbone_dtype(backbone, "bfloat16"),
-                                          tokenizer, 128, pooling="mean"), tmp_path / "embedding" / "1")
+                                          tokenizer, sequence_length=128, pooling="mean"), tmp_path / "embedding" / "1")
     served = load_servable("bf16", 1, str(path)).signature("serving_default").fn
     got = served({"text": np.array(TEXTS, dtype=object)}, ["embedding"])["embedding"]
     expected = keras_mean_embeddings(backbone, tokenizer, TEXTS)
