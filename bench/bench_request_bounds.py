@@ -57,7 +57,7 @@ def export_models(out: Path) -> dict[str, Path]:
     """MiniLM QA and classification exports, bounded (`after`) and unbounded (`before`)."""
     import keras_bert
     from keras_bert.convert import load_backbone
-    from keras_bert.export.build import build_servable
+    from keras_bert.tasks.export import build_servable
     from keras_bert.export.writer import export_servable
     from keras_bert.models.bert_classifier import BertClassifier
     from keras_bert.models.bert_span_qa import BertSpanQA

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import grpc
 import numpy as np
 
-# Input names each task's `serving_default` takes (see `keras_bert.export.tasks`).
+# Input names each task's `serving_default` takes (see the servables in `keras_bert/tasks/*/servable.py`).
 TASK_INPUTS: dict[str, tuple[str, ...]] = {
     "classification": ("text", "text_pair"),
     "question-answering": ("question", "context"),

@@ -78,17 +78,17 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--out must end in a numeric version directory, got {args.out}")
     require_file(args.model, "--model")
     require_file(args.vocab, "--vocabulary")
-    from keras_bert.export.build import (
+    from keras_bert.export.op_check import UnsupportedOpsError
+    from keras_bert.export.precision import with_backbone_dtype
+    from keras_bert.export.writer import export_servable
+
+    from keras_bert.tasks.export import (
         build_options,
         build_servable,
         find_vocabulary,
         load_task_model,
         task_of,
     )
-    from keras_bert.export.op_check import UnsupportedOpsError
-    from keras_bert.export.precision import with_backbone_dtype
-    from keras_bert.export.writer import export_servable
-
     from keras_bert.tokenizers.wordpiece_tokenizer import WordPieceTokenizer
 
     if args.task is None and not str(args.model).endswith(".keras"):

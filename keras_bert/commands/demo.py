@@ -75,7 +75,7 @@ def pretrain_stage(work_dir: str, steps: int) -> None:
 
 def finetune_stage(work_dir: str, steps: int) -> None:
     print(f"\n== 3. Fine-tune extractive QA from the real MiniLM weights (DisflQA, {steps} steps) ==")
-    _keras_bert("finetune", "qa", "--model", "all-minilm-l6-v2", "--train", "disflqa",
+    _keras_bert("finetune", "question-answering", "--model", "all-minilm-l6-v2", "--train", "disflqa",
                 "--model-dir", f"{work_dir}/qa", "--steps", str(steps), "--batch-size", "16",
                 "--sequence-length", "192", "--max-eval-examples", "100", "--quiet")
 
@@ -92,8 +92,8 @@ def serve_stage(work_dir: str, port: int, rest_port: int) -> None:
     print("\n== 4. Export raw-string-in / answer-out SavedModel, serve it, ask over gRPC ==")
     base = f"{work_dir}/models/qa"
     shutil.rmtree(base, ignore_errors=True)
-    _keras_bert("export", "question-answering", "--model", f"{work_dir}/qa/best_model.keras",
-                "--out", f"{base}/1", "--sequence-length", "192")
+    # No other flag: the task, sequence length, vocabulary and thresholds come from the saved model.
+    _keras_bert("export", "--model", f"{work_dir}/qa/best_model.keras", "--out", f"{base}/1")
     server = subprocess.Popen([sys.executable, "-m", "keras_bert.cli", "serve", "--port", str(port),
                                "--rest_api_port", str(rest_port), "--model_name", "qa",
                                "--model_base_path", base])

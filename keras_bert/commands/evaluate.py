@@ -28,46 +28,15 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--model {args.model_dir}: not a `keras-bert finetune` run directory "
                          "(no task.json)")
     require_dataset_or_file(args.eval, "--eval")
-    from keras_bert.data.tasks import is_dataset_name
-    from keras_bert.tasks import common
+    from keras_bert.tasks import common, registry
 
-    info = common.read_task_file(args.model_dir)
-    task = info["task"]
     model_dir = Path(args.model_dir)
+    task = registry.get(common.read_task_file(model_dir)["task"])
     out = Path(args.out or model_dir)
     out.mkdir(parents=True, exist_ok=True)
-    model = common.load_task_model(model_dir / common.BEST_MODEL)
-    tokenizer = common.make_tokenizer(model_dir / common.VOCAB_FILE)
-    config = common.RunConfig(**{k: v for k, v in info.items() if k in common.RunConfig.__dataclass_fields__})
-    named = is_dataset_name(args.eval)
-    if task == "classify":
-        from keras_bert.preprocessing.classification_preprocessor import ClassificationPreprocessor
-        from keras_bert.tasks import classify
-
-        data = classify.load_data(args.eval if named else None, None if named else args.eval,
-                                  info["label_names"])
-        examples = common.subset(data.eval, args.max_eval_examples)
-        pre = ClassificationPreprocessor(tokenizer, config.sequence_length, info["label_names"])
-        result = classify.evaluate(model, pre, examples, info["label_names"], batch_size=args.batch_size)
-        classify.write_predictions(out / "predictions.jsonl", examples, result.pop("_probabilities"),
-                                   info["label_names"])
-    elif task == "ner":
-        from keras_bert.preprocessing.ner_preprocessor import NerPreprocessor
-        from keras_bert.tasks import ner
-
-        data = ner.load_data(args.eval if named else None, None if named else args.eval)
-        examples = common.subset(data.eval, args.max_eval_examples)
-        pre = NerPreprocessor(tokenizer, config.sequence_length)
-        result = ner.evaluate(model, pre, examples, info["label_names"], batch_size=args.batch_size)
-        ner.write_predictions(out / "predictions.conll", examples, result.pop("_predicted"))
-    else:
-        from keras_bert.tasks import qa
-
-        data = qa.load_data(args.eval if named else None, None if named else args.eval)
-        examples = common.subset(data.eval, args.max_eval_examples)
-        config.version_2_with_negative = data.version_2_with_negative or config.version_2_with_negative
-        result = qa.evaluate(model, qa.make_preprocessor(tokenizer, config), examples, config)
-        qa.write_predictions(out, examples, result.pop("_predictions"))
+    model = common.with_preprocessor(common.load_task_model(model_dir / common.BEST_MODEL), model_dir)
+    result = task.finetune_module().evaluate_saved(
+        model, args.eval, out, max_examples=args.max_eval_examples, batch_size=args.batch_size)
     (out / "metrics.json").write_text(json.dumps(result, indent=1, default=float))
     print(json.dumps(result, indent=1, default=float))
     print(f"predictions written to {out}")

@@ -19,19 +19,24 @@ from keras_bert.commands import (
 HELP = "Fine-tune a classifier, NER tagger or SQuAD-style QA model."
 OLD_SPELLINGS = {"--init": "--model"}
 
-TASK_DEFAULTS = {
-    "classify": {"sequence_length": 128, "learning_rate": 3e-5},
-    "ner": {"sequence_length": 128, "learning_rate": 5e-5},
-    "qa": {"sequence_length": 384, "learning_rate": 5e-5},
-}
+
+
+def _finetune_tasks() -> list:
+    from keras_bert.tasks import registry  # import-light: task specs only, no TensorFlow
+
+    return [registry.get(name) for name in registry.names(finetune=True)]
 
 
 def _per_task(key: str) -> str:
-    return ", ".join(f"{task} {defaults[key]:g}" for task, defaults in TASK_DEFAULTS.items())
+    return ", ".join(f"{task.name} {getattr(task, key):g}" for task in _finetune_tasks())
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("task", choices=sorted(TASK_DEFAULTS), help="what to fine-tune for")
+    tasks = _finetune_tasks()
+    parser.add_argument("task", choices=[t.name for t in tasks] + [a for t in tasks for a in t.aliases],
+                        metavar="{" + ",".join(t.name for t in tasks) + "}",
+                        help="what to fine-tune for (older names "
+                             + ", ".join(f"{a} = {t.name}" for t in tasks for a in t.aliases) + ")")
     parser.add_argument("--model", dest="init", metavar="MODEL", default="all-minilm-l6-v2",
                         help="the model to start from: a preset name, a Hugging Face folder, a "
                              ".keras file, or a `keras-bert finetune` run directory")
@@ -58,6 +63,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sequence-length", type=positive_int, default=None,
                         help="tokens per example (default per task: "
                              f"{_per_task('sequence_length')})")
+    parser.add_argument("--cased", action="store_true",
+                        help="keep case and accents (a cased vocabulary); saved with the model")
     parser.add_argument("--max-examples", type=positive_int, default=None,
                         help="train on the first N examples")
     parser.add_argument("--max-eval-examples", type=positive_int, default=None,
@@ -94,13 +101,14 @@ def check_args(args: argparse.Namespace) -> None:
 
 
 def config_from_args(args: argparse.Namespace):
+    from keras_bert.tasks import registry
     from keras_bert.tasks.common import RunConfig
 
-    defaults = TASK_DEFAULTS[args.task]
+    task = registry.get(args.task)
     return RunConfig(
         init=args.init, model_dir=args.model_dir,
-        sequence_length=args.sequence_length or defaults["sequence_length"],
-        batch_size=args.batch_size, learning_rate=args.learning_rate or defaults["learning_rate"],
+        sequence_length=args.sequence_length or task.sequence_length, cased=args.cased,
+        batch_size=args.batch_size, learning_rate=args.learning_rate or task.learning_rate,
         epochs=args.epochs, steps=args.steps, eval_every=args.eval_every, strategy=args.strategy,
         max_examples=args.max_examples, max_eval_examples=args.max_eval_examples, seed=args.seed,
         verbose=2 if args.quiet else 1, doc_stride=args.doc_stride,
@@ -112,18 +120,19 @@ def config_from_args(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
-    import importlib
+    from keras_bert.tasks import registry
 
     check_args(args)
     # A run directory holds task.json once a run has saved; a training state, once resumable.
     print(run_start_line(args.model_dir, Path(args.model_dir) / "backup" / "training_state.npz",
                          markers=("task.json",)), flush=True)
-    module = importlib.import_module(f"keras_bert.tasks.{args.task}")
+    task = registry.get(args.task)
+    module = task.finetune_module()
     config = config_from_args(args)
     data = module.load_data(args.train, args.eval)
     if not data.train:
         raise UsageError(f"--train {args.train}: no training examples")
-    print(f"{args.task}: {len(data.train)} train / {len(data.eval)} eval examples; skipped: {data.report}")
+    print(f"{task.name}: {len(data.train)} train / {len(data.eval)} eval examples; skipped: {data.report}")
     result = module.finetune(data, config)
     print(json.dumps(result, indent=1, default=float))
     print(f"best model: {config.model_dir}/best_model.keras")

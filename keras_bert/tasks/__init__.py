@@ -1,1 +1,2 @@
-"""Fine-tuning drivers, one module per task: `classify`, `ner`, `qa` (TensorFlow imported there)."""
+"""Tasks, one folder each (`classification`, `token_classification`, `question_answering`,
+`fill_mask`, `embedding`, `pretraining`): see `registry`. Importing this package imports nothing."""

@@ -23,7 +23,8 @@ from keras_bert.convert.integrity import (
     remove_stale_temporaries,
     write_atomically,
 )
-from keras_bert.training.checkpoints import save_model_atomically
+from keras_bert.tasks import registry
+from keras_bert.training.checkpoints import STATE_FILE, read_metadata, save_model_atomically
 
 if TYPE_CHECKING:
     from keras_bert.tokenizers import WordPieceTokenizer
@@ -42,6 +43,7 @@ class RunConfig:
     init: str = "all-minilm-l6-v2"
     model_dir: str = "outputs/finetune"
     sequence_length: int = 128
+    cased: bool = False  # keep case and accents (a cased vocabulary)
     batch_size: int = 32
     learning_rate: float = 5e-5
     epochs: int = 3
@@ -50,6 +52,7 @@ class RunConfig:
     warmup_fraction: float = 0.1
     weight_decay: float = 0.01
     strategy: str = "default"
+    precision: str = "float32"  # "float32" | "mixed" | "mixed_float16" | "mixed_bfloat16"
     # XLA for the train/predict steps: 1.33x per MiniLM step on this 2-core CPU (seq 192, batch 16),
     # where Keras' "auto" would turn it off (it disables XLA on CPU-only machines).
     jit_compile: bool | str = True
@@ -107,15 +110,32 @@ def same_task_model(init: str, task: str) -> keras.Model | None:
     path = Path(init)
     if not (path / BEST_MODEL).exists() or not (path / TASK_FILE).exists():
         return None
-    if read_task_file(path).get("task") != task:
+    saved = read_task_file(path).get("task")
+    if saved is None or registry.get(saved).name != registry.get(task).name:
         return None
     return load_task_model(path / BEST_MODEL)
 
 
-def make_tokenizer(vocab_path: str | Path):
+def with_preprocessor(model: keras.Model, model_dir: str | Path) -> keras.Model:
+    """`model` with its preprocessor: the saved one, or for a model saved before preprocessors
+    travelled with models, one rebuilt from the run's `task.json` and `vocab.txt`."""
+    if getattr(model, "preprocessor", None) is not None:
+        return model
+    import inspect
+
+    info = read_task_file(model_dir)
+    cls = registry.get(info["task"]).load("preprocessor")
+    accepted = inspect.signature(cls.__init__).parameters
+    options = {k: v for k, v in info.items() if k in accepted and k not in ("tokenizer", "packer")}
+    tokenizer = make_tokenizer(Path(model_dir) / VOCAB_FILE, lowercase=not info.get("cased", False))
+    model.preprocessor = cls(tokenizer, **options)
+    return model
+
+
+def make_tokenizer(vocab_path: str | Path, lowercase: bool = True):
     from keras_bert.tokenizers import WordPieceTokenizer
 
-    return WordPieceTokenizer(vocabulary=str(vocab_path), lowercase=True)
+    return WordPieceTokenizer(vocabulary=str(vocab_path), lowercase=lowercase)
 
 
 def trim_to_longest(x: dict, *rest, multiple: int = 16):
@@ -129,8 +149,15 @@ def trim_to_longest(x: dict, *rest, multiple: int = 16):
     return (cut, *(r[:, :length] if r.shape.rank == 2 else r for r in rest))
 
 
-def make_optimizer(config: RunConfig, total_steps: int) -> keras.optimizers.Optimizer:
-    """AdamW, linear warm-up then cosine decay to 0 (LayerNorm and bias excluded from decay)."""
+def make_optimizer(
+    config: RunConfig, total_steps: int, model: keras.Model | None = None
+) -> keras.optimizers.Optimizer:
+    """Pretraining's optimizer factory (`training.optimizers.create_optimizer`) with fine-tuning's
+    schedule: AdamW, linear warm-up then cosine decay to 0, gradient clipped to global norm 1.0
+    after the cross-replica sum; with `model` (call under its strategy's scope): no decay on its
+    LayerNorm parameters and biases, and loss scaling when it computes in float16."""
+    from keras_bert.training.optimizers import create_optimizer
+
     warmup = max(1, int(config.warmup_fraction * total_steps))
     schedule = keras.optimizers.schedules.CosineDecay(
         initial_learning_rate=0.0,
@@ -138,11 +165,9 @@ def make_optimizer(config: RunConfig, total_steps: int) -> keras.optimizers.Opti
         warmup_target=config.learning_rate,
         warmup_steps=warmup,
     )
-    optimizer = keras.optimizers.AdamW(
-        learning_rate=schedule, weight_decay=config.weight_decay, global_clipnorm=1.0
+    return create_optimizer(
+        "adamw", schedule, weight_decay=config.weight_decay, global_clipnorm=1.0, model=model
     )
-    optimizer.exclude_from_weight_decay(var_names=["bias", "gamma", "beta", "layer_norm"])
-    return optimizer
 
 
 def make_strategy(name: str) -> tf.distribute.Strategy:
@@ -165,31 +190,63 @@ def fit_schedule(config: RunConfig, steps_per_epoch: int) -> tuple[int, int, int
 
 
 class KeepBest(keras.callbacks.Callback):
-    """Runs the task's real evaluation after each epoch, logs it to TensorBoard, keeps the best
-    model as `best_model.keras` and the history in `eval_history.json`."""
+    """Runs the task's real evaluation after each epoch (evaluation period), logs it to
+    TensorBoard at the global step, keeps the best model as `best_model.keras` and the history in
+    `eval_history.json`.
 
-    def __init__(self, evaluate: Callable[[keras.Model], dict], model_dir: Path, metric: str):
+    Under a multi-worker strategy every worker evaluates on all of the data (`local_predict`:
+    same weights, same result) and only the chief (`write=True`) writes files. `state()` is what a
+    resumed run needs back (`restore(state)`): the best value and the history.
+    """
+
+    def __init__(self, evaluate: Callable[[keras.Model], dict], model_dir: Path, metric: str, *,
+                 counter=None, write: bool = True):
         super().__init__()
         self.evaluate_fn = evaluate
         self.model_dir = Path(model_dir)
         self.metric = metric
+        self.counter = counter  # `training.callbacks.StepCounter` (global step) or None
+        self.write = write
         self.best: float | None = None
         self.history: list[dict] = []
-        self.writer = tf.summary.create_file_writer(str(self.model_dir / "logs" / "eval"))
+        self.writer = None
+
+    def state(self) -> dict:
+        return {"best": self.best, "eval_history": self.history}
+
+    def restore(self, state: dict) -> None:
+        self.best = state.get("best")
+        self.history = list(state.get("eval_history", []))
 
     def on_epoch_end(self, epoch, logs=None):
+        from keras_bert.training.callbacks import write_scalars
+        from keras_bert.training.multi_worker import local_predict
+
         started = time.time()
-        result = self.evaluate_fn(self.model)
+        with local_predict(self.model):
+            result = self.evaluate_fn(self.model)
         value = float(result[self.metric])
         result = {k: v for k, v in result.items() if isinstance(v, int | float)}
-        write_scalars(self.writer, {f"eval_{k}": v for k, v in result.items()}, epoch + 1)
+        step = self.counter.step if self.counter is not None else epoch + 1
         improved = self.best is None or value > self.best
         if improved:
             self.best = value
-            save_model_atomically(self.model, self.model_dir / BEST_MODEL)  # A kill keeps the last best.
-        entry = {"epoch": epoch + 1, **result, "train": dict(logs or {}), "best": improved,
+        train = {}
+        for k, v in (logs or {}).items():
+            try:
+                train[k] = float(v)
+            except (TypeError, ValueError):
+                pass
+        entry = {"epoch": epoch + 1, "step": step, **result, "train": train, "best": improved,
                  "eval_seconds": round(time.time() - started, 1)}
         self.history.append(entry)
+        if not self.write:
+            return
+        if self.writer is None:
+            self.writer = tf.summary.create_file_writer(str(self.model_dir / "logs" / "eval"))
+        write_scalars(self.writer, {f"eval_{k}": v for k, v in result.items()}, step)
+        if improved:
+            save_model_atomically(self.model, self.model_dir / BEST_MODEL)  # A kill keeps the last best.
         text = json.dumps(self.history, indent=1, default=float).encode()
         write_atomically(self.model_dir / "eval_history.json", lambda f: f.write(text))
         print(f"  eval after epoch {epoch + 1}: {self.metric}={value:.4f}"
@@ -197,24 +254,26 @@ class KeepBest(keras.callbacks.Callback):
 
 
 def write_scalars(writer, scalars: dict[str, float], step: int) -> None:
-    """TensorBoard scalars without the `tensorboard` package (TF 2.21 does not install it)."""
-    from tensorflow.core.framework import summary_pb2
+    """TensorBoard scalars: `training.callbacks.write_scalars`, the writer both drivers share."""
+    from keras_bert.training.callbacks import write_scalars as write
 
-    metadata = summary_pb2.SummaryMetadata()
-    metadata.plugin_data.plugin_name = "scalars"
-    with writer.as_default():
-        for name, value in scalars.items():
-            tf.summary.write(name, tf.constant(float(value), tf.float32), step=step,
-                             metadata=metadata.SerializeToString())
-    writer.flush()
+    write(writer, scalars, step)
 
 
-def callbacks(model_dir: Path, keep_best: KeepBest) -> list[keras.callbacks.Callback]:
-    """TensorBoard training scalars (`model_dir/logs/train`), then evaluation + best model."""
-    from keras_bert.training.callbacks import StepCounter, TensorBoardScalars
+def callbacks(model_dir: Path, keep_best: KeepBest, *, counter, batch_size: int, period: int,
+              chief: bool = True, history: list[dict] | None = None):
+    """The training stack's callbacks (`training.stack.training_callbacks`) for fine-tuning:
+    global step, learning rate + throughput, TensorBoard scalars (`model_dir/logs/train`), then
+    the evaluation + best model, the training state (`model_dir/backup`, each evaluation period)
+    and `training_curves.png`. Returns (callbacks, curve recorder)."""
+    from keras_bert.training.stack import training_callbacks
 
-    counter = StepCounter()
-    return [counter, TensorBoardScalars(model_dir / "logs" / "train", counter, every=10), keep_best]
+    return training_callbacks(
+        counter=counter, global_batch_size=batch_size, log_dir=model_dir / "logs" / "train",
+        state_path=model_dir / "backup" / STATE_FILE, plot_path=model_dir / "training_curves.png",
+        record_every=max(1, min(10, period)), save_every=0, chief=chief, history=history,
+        metadata=keep_best.state, save_curves=True, before_checkpoint=[keep_best],
+    )
 
 
 def write_task_file(model_dir: Path, task: str, config: RunConfig, extra: dict) -> None:
@@ -278,8 +337,13 @@ def run_finetune(
         The best evaluation's metrics, `num_train` and `num_eval`.
     """
     model_dir = Path(config.model_dir)
+    state_path = model_dir / "backup" / STATE_FILE  # The training state of an interrupted run.
+    saved = read_metadata(state_path)  # A damaged file: one line (CorruptCheckpointError).
+    if saved is not None:
+        print(f"continuing {model_dir} from step {saved['step']}", flush=True)
     model_dir.mkdir(parents=True, exist_ok=True)
     remove_stale_temporaries(model_dir, log=lambda line: print(line, flush=True))  # Killed saves.
+    keras.utils.set_random_seed(config.seed)
     strategy = make_strategy(config.strategy)
     with strategy.scope():
         model = same_task_model(config.init, task)
@@ -288,22 +352,41 @@ def run_finetune(
         else:
             backbone, vocab = load_backbone_and_vocab(config.init)
             model = build_model(backbone)
-    tokenizer = make_tokenizer(vocab)
+    tokenizer = make_tokenizer(vocab, lowercase=not config.cased)
     copy_vocab(vocab, model_dir)
     preprocessor, train_ds, num_rows = build_inputs(tokenizer)
+    model.preprocessor = preprocessor  # saved with the model: evaluation and export read it
     epochs, period, total = fit_schedule(config, -(-num_rows // config.batch_size))
-    if config.steps:
-        train_ds = train_ds.repeat()
-    with strategy.scope():
-        model.compile(optimizer=make_optimizer(config, total), jit_compile=config.jit_compile)
+    # The training stack (`training.stack`), as pretraining runs it.
+    from keras_bert.training.callbacks import StepCounter
+    from keras_bert.training.precision import apply_policy, resolve_policy
+    from keras_bert.training.stack import compile_for_fit, fit_segments, replica_slices, restore
+    from keras_bert.training.strategies import is_chief
+
+    with strategy.scope():  # The backbone computes in the run's precision (heads as built).
+        apply_policy(getattr(model, "backbone", model), resolve_policy(config.precision, strategy))
+        optimizer = make_optimizer(config, total, model)
+    compile_for_fit(model, optimizer, strategy, config.jit_compile)
+    chief = is_chief(strategy)
+    if chief:
+        remove_stale_temporaries(state_path.parent, log=lambda line: print(line, flush=True))
+    saved = restore(state_path, model, strategy) or {}
+    initial_step = int(saved.get("step", 0))
 
     def run_eval(m: keras.Model) -> dict:
         return {k: v for k, v in evaluate(m, preprocessor).items() if not k.startswith("_")}
 
-    keep = KeepBest(run_eval, model_dir, metric)
+    counter = StepCounter(initial_step)
+    keep = KeepBest(run_eval, model_dir, metric, counter=counter, write=chief)
+    keep.restore(saved)
     write_task_file(model_dir, task, config, task_extra or {})
-    model.fit(train_ds, epochs=epochs, steps_per_epoch=period if config.steps else None,
-              callbacks=callbacks(model_dir, keep), verbose=config.verbose)
+    run_callbacks, _ = callbacks(model_dir, keep, counter=counter, batch_size=config.batch_size,
+                                 period=period, chief=chief, history=saved.get("curves"))
+    # An infinite, seeded input: its position is the number of batches consumed (the step); each
+    # replica trains on its slice of every global batch.
+    fit_segments(model, replica_slices(strategy, lambda first: train_ds.repeat().skip(first)),
+                 initial_step=initial_step, total_steps=total, steps_per_epoch=period,
+                 callbacks=run_callbacks, verbose=config.verbose if chief else 0)
     best = max(keep.history, key=lambda h: h[metric])
     return {**{k: v for k, v in best.items() if k not in ("train", "best")},
             "num_train": len(train), "num_eval": len(evaluation)}

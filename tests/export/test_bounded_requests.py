@@ -9,8 +9,8 @@ import pytest
 import tensorflow as tf
 from export_models import NER_LABELS, QA_OPTIONS, task_models
 
-from keras_bert.export import tasks
-from keras_bert.export.build import build_servable
+from keras_bert.tasks import registry
+from keras_bert.tasks.export import build_servable
 from keras_bert.export.writer import export_servable
 
 LONG = ("Anna Karenina spoke in Paris about café culture, naïve art and the 1900s; "
@@ -145,6 +145,6 @@ def test_export_info_states_the_limits(qa_export):
     import json
 
     info = json.loads((qa_export / "assets.extra" / "export_info.json").read_text())
-    assert info["task"] == tasks.QuestionAnsweringServable.task
+    assert info["task"] == registry.get("qa").name == "question-answering"
     assert info["limits"] == {"chunk_size": 4, "sequence_length": QA_OPTIONS["sequence_length"],
                               "max_context_bytes": 4000}

@@ -257,7 +257,7 @@ def test_embedding_matches_keras(models, tokenizer, tf_only_results):
 
 
 def test_long_document_answer_in_later_window(tokenizer, tmp_path):
-    from keras_bert.export.build import build_servable
+    from keras_bert.tasks.export import build_servable
     from keras_bert.export.writer import export_servable
 
     start_id, end_id = tokenizer.token_to_id("zebra"), tokenizer.token_to_id("crossing")
@@ -334,7 +334,7 @@ def test_bfloat16_serving_export_stores_bf16_weights_and_tracks_fp32(models, tok
     fp32); served through TF Serving's loading path, mean embeddings within 2e-2 of fp32 Keras
     (bf16 keeps 8 bits of mantissa; LayerNorm outputs are O(1)), while the texts' embeddings differ
     from each other by far more than that."""
-    from keras_bert.export.build import build_servable
+    from keras_bert.tasks.export import build_servable
     from keras_bert.export.precision import with_backbone_dtype
     from keras_bert.export.server.registry import load_servable
     from keras_bert.export.writer import export_servable

@@ -27,7 +27,9 @@ def _config(tmp_path, name, **kw):
 
 
 def test_finetune_beats_baselines(tmp_path):
-    from keras_bert.tasks import classify, ner, qa
+    from keras_bert.tasks.classification import finetune as classify
+    from keras_bert.tasks.question_answering import finetune as qa
+    from keras_bert.tasks.token_classification import finetune as ner
 
     figures = {}
     # Topic classification (BBC, 5 classes): majority baseline ~0.23.

@@ -163,7 +163,7 @@ def test_byte_char_conversion_non_ascii():
 
 
 def test_negative_window_subsampling_keeps_every_answer_window(pre):
-    from keras_bert.tasks.qa import dataset
+    from keras_bert.tasks.question_answering.finetune import dataset
 
     late = " ".join(WORDS[36:39])
     examples = [

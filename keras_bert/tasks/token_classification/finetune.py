@@ -106,7 +106,7 @@ def finetune(data: TaskData, config: common.RunConfig) -> dict:
         return preprocessor, train_ds, len(train)
 
     result = common.run_finetune(
-        "ner", config, train, evaluation,
+        "token-classification", config, train, evaluation,
         build_model=lambda backbone: BertTokenTagger(
             backbone, num_classes=len(label_names), label_names=label_names),
         build_inputs=build_inputs,
@@ -118,3 +118,16 @@ def finetune(data: TaskData, config: common.RunConfig) -> dict:
 
 def save_predictions_json(path: Path, result: dict) -> None:
     Path(path).write_text(json.dumps(result, indent=1, default=float))
+
+
+def evaluate_saved(model, eval_source: str, out: Path, max_examples=None, batch_size=64) -> dict:
+    """`keras-bert evaluate`: a saved tagger on a dataset name (its held-out split) or CoNLL file,
+    with the preprocessor saved in the model; writes `predictions.conll` to `out`."""
+    from keras_bert.data.tasks import is_dataset_name
+
+    named = is_dataset_name(eval_source)
+    data = load_data(eval_source if named else None, None if named else eval_source)
+    examples = common.subset(data.eval, max_examples)
+    result = evaluate(model, model.preprocessor, examples, model.label_names, batch_size=batch_size)
+    write_predictions(out / "predictions.conll", examples, result.pop("_predicted"))
+    return result

@@ -102,16 +102,32 @@ def finetune(data: TaskData, config: common.RunConfig) -> dict:
     label_names = data.label_names or label_vocabulary(train)
 
     def build_inputs(tokenizer):
-        preprocessor = ClassificationPreprocessor(tokenizer, config.sequence_length, label_names)
+        pair = any(e.get("text_pair") is not None for e in train)
+        preprocessor = ClassificationPreprocessor(
+            tokenizer, config.sequence_length, label_names, pair=pair)
         train_ds = dataset(train, label_names, preprocessor, config.batch_size, shuffle=True,
                            seed=config.seed)
         return preprocessor, train_ds, len(train)
 
     return common.run_finetune(
-        "classify", config, train, evaluation,
+        "classification", config, train, evaluation,
         build_model=lambda backbone: BertClassifier(
             backbone, num_classes=len(label_names), label_names=label_names),
         build_inputs=build_inputs,
         evaluate=lambda model, pre: evaluate(model, pre, evaluation, label_names, train),
         metric="accuracy", task_extra={"label_names": label_names},
     )
+
+
+def evaluate_saved(model, eval_source: str, out: Path, max_examples=None, batch_size=64) -> dict:
+    """`keras-bert evaluate`: a saved classifier on a dataset name (its held-out split) or file,
+    with the preprocessor saved in the model; writes `predictions.jsonl` to `out`."""
+    from keras_bert.data.tasks import is_dataset_name
+
+    label_names = model.preprocessor.label_names or model.label_names
+    named = is_dataset_name(eval_source)
+    data = load_data(eval_source if named else None, None if named else eval_source, label_names)
+    examples = common.subset(data.eval, max_examples)
+    result = evaluate(model, model.preprocessor, examples, label_names, batch_size=batch_size)
+    write_predictions(out / "predictions.jsonl", examples, result.pop("_probabilities"), label_names)
+    return result

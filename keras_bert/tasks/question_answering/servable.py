@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import tensorflow as tf
-from keras_bert.export.servable import ServableModule, check_total_bytes
 
+from keras_bert.export.servable import ServableModule, check_total_bytes
 from keras_bert.preprocessing.squad_postprocessing import select_answers, window_best_spans
 
 MAX_CONTEXT_BYTES = 512 * 1024  # default limit on the context bytes of one request

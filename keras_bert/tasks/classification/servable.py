@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tensorflow as tf
+
 from keras_bert.export.method_names import CLASSIFY
 from keras_bert.export.servable import ServableModule, text_spec, trim_padding
 

@@ -116,6 +116,8 @@ def evaluate(model, preprocessor, examples, config) -> dict:
     result = squad_evaluate(gold, answers)
     if config.version_2_with_negative:
         result.update(null_threshold_figures(examples, predictions))
+        if np.isfinite(result["best_f1_thresh"]):  # travels with the saved model into exports
+            preprocessor.null_score_diff_threshold = float(result["best_f1_thresh"])
     empty = squad_evaluate(gold, {k: "" for k in gold})
     result["empty_answer_baseline_f1"] = empty["f1"]
     result["empty_answer_baseline_exact"] = empty["exact"]
@@ -148,8 +150,12 @@ def write_predictions(model_dir: Path, examples, predictions) -> None:
 def make_preprocessor(tokenizer, config):
     from keras_bert.preprocessing.squad_preprocessor import SquadPreprocessor
 
-    return SquadPreprocessor(tokenizer, None, config.sequence_length, config.doc_stride,
-                             config.max_query_length)
+    return SquadPreprocessor(
+        tokenizer, None, config.sequence_length, config.doc_stride, config.max_query_length,
+        max_answer_length=config.max_answer_length,
+        null_score_diff_threshold=config.null_score_diff_threshold,
+        version_2_with_negative=config.version_2_with_negative,
+    )
 
 
 def finetune(data: TaskData, config: common.RunConfig) -> dict:
@@ -171,8 +177,32 @@ def finetune(data: TaskData, config: common.RunConfig) -> dict:
         return preprocessor, train_ds, per_epoch
 
     result = common.run_finetune(
-        "qa", config, train, evaluation, build_model=BertSpanQA, build_inputs=build_inputs,
+        "question-answering", config, train, evaluation, build_model=BertSpanQA,
+        build_inputs=build_inputs,
         evaluate=lambda model, pre: evaluate(model, pre, evaluation, config),
         metric="f1_crossfit" if config.version_2_with_negative else "f1",
     )
     return {**result, "skipped": str(data.report)}
+
+
+def evaluate_saved(model, eval_source: str, out: Path, max_examples=None, batch_size=64) -> dict:
+    """`keras-bert evaluate`: a saved QA model on a dataset name (its held-out split) or SQuAD
+    JSON, with the preprocessor saved in the model (windows, answer length, null threshold);
+    writes `predictions.json` and `nbest_predictions.json` to `out`."""
+    from keras_bert.data.tasks import is_dataset_name
+
+    pre = model.preprocessor
+    named = is_dataset_name(eval_source)
+    data = load_data(eval_source if named else None, None if named else eval_source)
+    examples = common.subset(data.eval, max_examples)
+    config = common.RunConfig(
+        sequence_length=pre.sequence_length, doc_stride=pre.doc_stride,
+        max_query_length=pre.max_query_length, max_answer_length=pre.max_answer_length,
+        null_score_diff_threshold=pre.null_score_diff_threshold,
+        version_2_with_negative=data.version_2_with_negative or pre.version_2_with_negative,
+    )
+    threshold = pre.null_score_diff_threshold
+    result = evaluate(model, pre, examples, config)
+    pre.null_score_diff_threshold = threshold  # report, do not retune, the saved threshold
+    write_predictions(out, examples, result.pop("_predictions"))
+    return result

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import tensorflow as tf
-from keras_bert.export.servable import ServableModule
 
+from keras_bert.export.servable import ServableModule
 from keras_bert.preprocessing.ner_postprocessing import continuation_table, decode_entities
 from keras_bert.preprocessing.ner_preprocessor import text_inputs
 

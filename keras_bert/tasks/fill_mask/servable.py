@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tensorflow as tf
+
 from keras_bert.export.servable import ServableModule, trim_padding
 
 MASK_TEXT = "[MASK]"

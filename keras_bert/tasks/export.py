@@ -1,4 +1,4 @@
-"""Builds a task's servable from a task model and the preprocessor saved with it.
+"""Builds a task's servable (the TF Serving export) from a task model and the preprocessor saved with it.
 
 A model fine-tuned here carries its preprocessor (`model.preprocessor`: vocabulary, casing,
 sequence length, labels, pair input, doc stride, query and answer lengths, the tuned null
@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from keras_bert.export.servable import ServableModule
+from keras_bert.tasks import registry
 
 # Preprocessor settings a flag may override, per task (the rest of the options go to the servable).
 PREPROCESSOR_OPTIONS = {
@@ -34,7 +35,6 @@ SERVABLE_OPTIONS = {
     "fill-mask": ("top_k", "max_masks", "chunk_size"),
     "embedding": ("pooling", "normalize", "chunk_size"),
 }
-DEFAULT_SEQUENCE_LENGTH = {"question-answering": 384}
 
 
 def build_options(task: str) -> tuple[str, ...]:
@@ -44,26 +44,8 @@ def build_options(task: str) -> tuple[str, ...]:
 
 def task_of(model) -> str | None:
     """The task a saved model serves, from its class (None for an unknown model)."""
-    names = {
-        "BertClassifier": "classification",
-        "BertTokenTagger": "token-classification",
-        "BertSpanQA": "question-answering",
-        "BertPretrainer": "fill-mask",
-        "BertBackbone": "embedding",
-    }
-    return next((names[c.__name__] for c in type(model).__mro__ if c.__name__ in names), None)
-
-
-def _preprocessor_class(task: str):
-    from keras_bert import preprocessing
-
-    return {
-        "classification": preprocessing.ClassificationPreprocessor,
-        "question-answering": preprocessing.SquadPreprocessor,
-        "token-classification": preprocessing.NerPreprocessor,
-        "fill-mask": preprocessing.TextPreprocessor,
-        "embedding": preprocessing.TextPreprocessor,
-    }[task]
+    task = registry.task_of(model)
+    return None if task is None else task.name
 
 
 def resolve_preprocessor(task: str, model, tokenizer=None, **options) -> tuple[Any, list[str]]:
@@ -72,7 +54,7 @@ def resolve_preprocessor(task: str, model, tokenizer=None, **options) -> tuple[A
     `tokenizer` (a `WordPieceTokenizer`) replaces the saved tokenizer when given; `options` with a
     value other than None override the saved settings.
     """
-    cls = _preprocessor_class(task)
+    cls = registry.get(task).load("preprocessor")
     saved = getattr(model, "preprocessor", None)
     if saved is not None and not isinstance(saved, cls):
         raise ValueError(f"{task}: the model's preprocessor is a {type(saved).__name__}, not a {cls.__name__}")
@@ -81,7 +63,7 @@ def resolve_preprocessor(task: str, model, tokenizer=None, **options) -> tuple[A
     if saved is None:
         if tokenizer is None:
             raise ValueError(f"{task}: the model carries no preprocessor; give a tokenizer (vocabulary)")
-        config = {"sequence_length": DEFAULT_SEQUENCE_LENGTH.get(task, 128)}
+        config = {"sequence_length": registry.get(task).sequence_length}
         if task == "classification":
             config["label_names"] = getattr(model, "label_names", None)
     else:
@@ -101,7 +83,7 @@ def resolve_preprocessor(task: str, model, tokenizer=None, **options) -> tuple[A
 
 
 def build_servable(task: str, model, tokenizer=None, **options) -> ServableModule:
-    """The servable for `task` (a key of `keras_bert.export.tasks.TASKS`) wrapping `model`.
+    """The servable for `task` (a registered task name, `keras_bert.tasks.registry`) wrapping `model`.
 
     Args:
         task: the task name.
@@ -109,13 +91,13 @@ def build_servable(task: str, model, tokenizer=None, **options) -> ServableModul
         tokenizer: overrides the saved tokenizer (required when the model carries none).
         **options: preprocessor overrides (`PREPROCESSOR_OPTIONS`) and servable settings
             (`SERVABLE_OPTIONS`: `chunk_size` rows per model run, default 8192 tokens' worth;
-            QA's `max_context_bytes`, default `tasks.question_answering.MAX_CONTEXT_BYTES`;
+            QA's `max_context_bytes`, default `question_answering.servable.MAX_CONTEXT_BYTES`;
             `max_entities`, `top_k`, `max_masks`, `pooling`, `normalize`). None means "not given".
     """
-    from keras_bert.export import tasks
-
-    if task not in tasks.TASKS:
-        raise ValueError(f"unknown task {task!r}; known: {sorted(tasks.TASKS)}")
+    task = registry.get(task).name
+    if task not in registry.names(export=True):
+        raise ValueError(f"task {task!r} has no export; exportable: {', '.join(registry.names(export=True))}")
+    servable_class = registry.get(task).load("servable")
     unknown = set(options) - set(PREPROCESSOR_OPTIONS[task]) - set(SERVABLE_OPTIONS[task])
     if unknown:
         raise ValueError(f"{task}: options {sorted(unknown)} do not apply")
@@ -124,26 +106,22 @@ def build_servable(task: str, model, tokenizer=None, **options) -> ServableModul
     preprocessor, changes = resolve_preprocessor(task, model, tokenizer, **pre_options)
     if task == "classification":
         label_names = preprocessor.label_names or getattr(model, "label_names", None)
-        servable = tasks.ClassificationServable(
-            model, preprocessor, label_names, preprocessor.pair, **servable_options
-        )
+        servable = servable_class(model, preprocessor, label_names, preprocessor.pair, **servable_options)
     elif task == "token-classification":
         label_names = getattr(model, "label_names", None)
         if not label_names:
             raise ValueError("token classification needs the tag names (model.label_names)")
-        servable = tasks.TokenClassificationServable(model, preprocessor, label_names, **servable_options)
+        servable = servable_class(model, preprocessor, label_names, **servable_options)
     else:
-        servable = tasks.TASKS[task](model, preprocessor, **servable_options)
+        servable = servable_class(model, preprocessor, **servable_options)
     servable.overrides = changes
     return servable
 
 
 def load_task_model(task: str, path: str | os.PathLike) -> Any:
     """A `.keras` task model, or for embedding / fill-mask a checkpoint folder (HF or TF1)."""
-    import keras_bert.models.bert_classifier  # noqa: F401  (register the task classes)
-    import keras_bert.models.bert_span_qa  # noqa: F401
-    import keras_bert.models.bert_token_tagger  # noqa: F401
-    import keras_bert.preprocessing  # noqa: F401  (register the preprocessor classes)
+    for name in registry.names(export=True):  # register the task model and preprocessor classes
+        registry.get(name).load("model"), registry.get(name).load("preprocessor")
     from keras_bert.convert import load_model
 
     heads = "pretraining" if task in ("fill-mask", None) else "none"
