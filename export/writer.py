@@ -26,8 +26,20 @@ INFO_FILE = os.path.join("assets.extra", "export_info.json")
 
 
 def export_info(servable: ServableModule) -> dict:
-    """What the export was built with: task, text inputs, limits (also printed by the CLI)."""
-    return {"task": servable.task, "text_inputs": list(servable.text_inputs), "limits": servable.limits()}
+    """What the export was built with: task, text inputs, preprocessing (the preprocessor's
+    settings and the tokenizer's casing and vocabulary size), overrides of the saved preprocessing,
+    and the per-request limits (also printed by the CLI)."""
+    pre = servable.preprocessor
+    settings = {k: v for k, v in pre.get_config().items() if k not in ("tokenizer", "name", "dtype")}
+    tokenizer = {"lowercase": servable.tokenizer.lowercase,
+                 "vocabulary_size": servable.tokenizer.vocabulary_size}
+    return {
+        "task": servable.task,
+        "text_inputs": list(servable.text_inputs),
+        "preprocessing": {"class": type(pre).__name__, **settings, "tokenizer": tokenizer},
+        "overrides": list(getattr(servable, "overrides", [])),
+        "limits": servable.limits(),
+    }
 
 
 def export_servable(servable: ServableModule, export_dir: str | os.PathLike, check: bool = True) -> Path:
