@@ -104,6 +104,10 @@ class BertBackbone(keras.Model):
         # Functional graph.
         inputs = backbone_inputs()
         super().__init__(inputs=inputs, outputs=self._encode(inputs), dtype=dtype, **kwargs)
+        if dtype is not None:
+            # Keras' functional constructor drops `dtype`: keep the policy the layers compute
+            # with, so `get_config` (and a `.keras` file) records it and `compile` sees it.
+            self.dtype_policy = dtype
 
         self.vocabulary_size = int(vocabulary_size)
         self.num_layers = int(num_layers)

@@ -61,6 +61,9 @@ class BertPretrainer(keras.Model):
             "mlm_features": mlm["features"],
         }
         super().__init__(inputs=inputs, outputs=outputs, **kwargs)
+        # The backbone's policy (the functional constructor leaves the global one): `compile`
+        # then wraps the optimizer in a LossScaleOptimizer under mixed_float16.
+        self.dtype_policy = backbone.dtype_policy
         self._fused_loss = False
         # Logged under the names Keras gives compiled per-output losses and metrics.
         self._head_metrics = {

@@ -1,8 +1,14 @@
-"""Optimizers for pretraining: AdamW (Keras) wired the BERT way, and LAMB implemented here.
+"""The optimizers of both training drivers (pretraining and fine-tuning): AdamW (Keras) wired the
+BERT way, LAMB implemented here, and one factory, `create_optimizer`.
 
 Weight decay (and LAMB's layer adaptation) skips LayerNorm parameters and biases, as
 google-research/bert does. Which variables those are is decided from the model's layers
-(`keras.layers.LayerNormalization` instances) and from variable names (`bias`, `gamma`, `beta`).
+(`keras.layers.LayerNormalization` instances) and from variable names (`bias`, `gamma`, `beta`):
+`no_decay_variables`, the one rule for pretraining and fine-tuning.
+
+Gradient clipping sees the all-reduced (global) gradient under `tf.distribute`
+(`ClipAfterAllReduce`). A model that computes in float16 (`mixed_float16`) gets its optimizer
+wrapped in `LossScaleOptimizer`, whose overflow check spans all replicas.
 """
 
 from __future__ import annotations
@@ -144,6 +150,30 @@ def no_decay_variables(model: keras.Model) -> list:
     return list(excluded.values())
 
 
+def computes_in_float16(model: keras.Model) -> bool:
+    """True when any layer of `model` computes in float16 (its gradients need loss scaling)."""
+    return any(layer.compute_dtype == "float16" for layer in model._flatten_layers(include_self=True))
+
+
+@keras.saving.register_keras_serializable(package="keras_bert")
+class LossScaleOptimizer(keras.optimizers.LossScaleOptimizer):
+    """Keras' dynamic loss scaling, with the finite-gradient check agreed by all replicas.
+
+    Keras 3.15 checks each replica's *partial* gradient, and on strategies that merge calls
+    (`MirroredStrategy`) acts on replica 0's answer alone: an overflow on another replica then
+    reaches the summed gradient and the weights. Here a step is skipped (and the scale halved) on
+    every replica as soon as any replica sees a non-finite gradient.
+    """
+
+    def check_finite(self, grads):
+        finite = super().check_finite(grads)
+        context = tf.distribute.get_replica_context()
+        if context is None or context.num_replicas_in_sync <= 1:
+            return finite
+        bad = context.all_reduce(tf.distribute.ReduceOp.SUM, tf.cast(tf.logical_not(finite), tf.float32))
+        return tf.equal(bad, 0.0)
+
+
 def create_optimizer(
     name: str,
     learning_rate,
@@ -155,17 +185,24 @@ def create_optimizer(
     global_clipnorm: float | None = 1.0,
     accumulation_steps: int = 1,
     no_decay: Iterable | None = None,
+    model: keras.Model | None = None,
+    loss_scale: bool | None = None,
 ) -> keras.optimizers.Optimizer:
-    """AdamW or LAMB with BERT's settings.
+    """AdamW or LAMB with BERT's settings: the optimizer of pretraining and fine-tuning.
 
     Args:
         name: "adamw" or "lamb".
         learning_rate: float or schedule, in optimizer *updates*.
         weight_decay: decay rate (0 disables).
-        global_clipnorm: clip gradients to this global norm (None disables).
+        global_clipnorm: clip the (all-reduced) gradient to this global norm (None disables).
         accumulation_steps: micro-batches per update (gradient accumulation).
-        no_decay: variables excluded from decay (e.g. `no_decay_variables(model)`). Must be given
-            here: Keras forbids changing the exclusion once the optimizer is built.
+        no_decay: variables excluded from decay. Default: `no_decay_variables(model)` when `model`
+            is given. Must be known here: Keras forbids changing the exclusion once the optimizer
+            is built.
+        model: the model to train (call under its strategy's scope): its decay exclusions and
+            whether it needs loss scaling.
+        loss_scale: wrap in `LossScaleOptimizer` (dynamic loss scaling). Default: when `model`
+            computes in float16 (`mixed_float16`).
     """
     kwargs = dict(
         beta_1=beta_1,
@@ -181,6 +218,12 @@ def create_optimizer(
         optimizer = Lamb(**kwargs)
     else:
         raise ValueError(f"Unknown optimizer {name!r}: expected 'adamw' or 'lamb'.")
+    if no_decay is None and model is not None:
+        no_decay = no_decay_variables(model)
     if no_decay is not None:
         optimizer.exclude_from_weight_decay(var_list=list(no_decay))
+    if loss_scale is None:
+        loss_scale = model is not None and computes_in_float16(model)
+    if loss_scale:
+        optimizer = LossScaleOptimizer(optimizer)
     return optimizer

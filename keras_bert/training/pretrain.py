@@ -3,6 +3,7 @@
 `pretrain(PretrainConfig(...))` builds the strategy, the model under `strategy.scope()`, the
 optimizer and schedule, resumes from `model_dir` if a training state is there, runs `model.fit`
 with per-replica input pipelines, and saves the final model (`.keras` and a Hugging Face folder).
+It runs on the training stack fine-tuning shares (`training.stack`).
 
 Data per replica: the input is built by a function of a `tf.distribute.InputContext`
 (global batch -> per-replica batch, one shard per input pipeline) and handed to
@@ -32,16 +33,20 @@ import tensorflow as tf
 from keras_bert.training import callbacks as cb
 from keras_bert.training.checkpoints import (
     STATE_FILE,
-    load_training_state,
-    read_metadata,
     remove_stale_temporaries,
     save_model_atomically,
 )
-from keras_bert.training.multi_worker import enable_multi_worker_fit
-from keras_bert.training.optimizers import create_optimizer, no_decay_variables
+from keras_bert.training.optimizers import create_optimizer
 from keras_bert.training.precision import resolve_policy
 from keras_bert.training.schedules import WarmupPolynomialDecay
-from keras_bert.training.strategies import create_strategy, is_chief, is_multi_worker
+from keras_bert.training.stack import (
+    compile_for_fit,
+    fit_segments,
+    plan_segments,
+    restore,
+    training_callbacks,
+)
+from keras_bert.training.strategies import create_strategy, is_chief
 
 DatasetFn = Callable[[tf.distribute.InputContext], tf.data.Dataset]
 
@@ -82,15 +87,6 @@ class PretrainConfig:
     log_every: int = 10
     verbose: int | str = "auto"
     save_final: bool = True
-
-
-def _resolve_jit(jit_compile: bool | str, strategy: tf.distribute.Strategy) -> bool:
-    """XLA by default, except for CPU replicas of a distributed strategy (XLA cannot reach
-    variables on another CPU device, and collectives across CPU workers are not XLA-compiled)."""
-    if jit_compile != "auto":
-        return bool(jit_compile)
-    distributed = strategy.num_replicas_in_sync > 1 or is_multi_worker(strategy)
-    return not (distributed and not tf.config.list_physical_devices("GPU"))
 
 
 def _build_backbone(config: PretrainConfig, dtype: str):
@@ -146,28 +142,6 @@ def make_dataset_fn(config: PretrainConfig, vocabulary_size: int) -> DatasetFn:
     raise ValueError(f"Unknown input_format {fmt!r}: expected 'text', 'tfrecord' or 'synthetic'.")
 
 
-def plan_segments(initial_step: int, total_steps: int, steps_per_epoch: int) -> list[tuple[int, int, int, int]]:
-    """Splits the remaining steps into `fit` calls that keep epoch numbering across a resume.
-
-    Returns `(initial_epoch, epochs, steps_per_epoch, first_step)` tuples: the rest of a
-    partly done epoch, then the full epochs, then a final short epoch if `total_steps` is not a
-    multiple of `steps_per_epoch`.
-    """
-    segments = []
-    step = initial_step
-    while step < total_steps:
-        epoch, done = divmod(step, steps_per_epoch)
-        if done or total_steps - step < steps_per_epoch:
-            n = min(steps_per_epoch - done, total_steps - step)
-            segments.append((epoch, epoch + 1, n, step))
-            step += n
-        else:
-            full = (total_steps - step) // steps_per_epoch
-            segments.append((epoch, epoch + full, steps_per_epoch, step))
-            step += full * steps_per_epoch
-    return segments
-
-
 def _distributed_input(strategy, dataset_fn: DatasetFn, skip: int):
     def per_pipeline(ctx: tf.distribute.InputContext) -> tf.data.Dataset:
         return dataset_fn(ctx).skip(skip)
@@ -178,7 +152,8 @@ def _distributed_input(strategy, dataset_fn: DatasetFn, skip: int):
 
 
 def build_pretrainer(config: PretrainConfig, strategy: tf.distribute.Strategy) -> keras.Model:
-    """BertPretrainer compiled with the configured optimizer, built under `strategy.scope()`."""
+    """BertPretrainer built under `strategy.scope()` in the configured precision, compiled by the
+    training stack (`stack.compile_for_fit`) with the shared optimizer factory."""
     from keras_bert.models import BertPretrainer
 
     policy = resolve_policy(config.precision, strategy)
@@ -193,10 +168,9 @@ def build_pretrainer(config: PretrainConfig, strategy: tf.distribute.Strategy) -
         optimizer = create_optimizer(
             config.optimizer, schedule, weight_decay=config.weight_decay,
             global_clipnorm=config.global_clipnorm, accumulation_steps=config.accumulation_steps,
-            no_decay=no_decay_variables(model),
+            model=model,
         )
-        model.compile(optimizer=optimizer, jit_compile=_resolve_jit(config.jit_compile, strategy))
-    enable_multi_worker_fit(model)
+    compile_for_fit(model, optimizer, strategy, config.jit_compile)
     return model
 
 
@@ -216,32 +190,25 @@ def pretrain(config: PretrainConfig, dataset_fn: DatasetFn | None = None) -> dic
         for folder in (state_path.parent, model_dir, model_dir / "hf"):
             remove_stale_temporaries(folder, log=lambda line: print(line, flush=True))
     initial_step = 0
-    if read_metadata(state_path) is not None:
-        with strategy.scope():
-            initial_step = int(load_training_state(state_path, model)["step"])
+    saved = restore(state_path, model, strategy)
+    if saved is not None:
+        initial_step = int(saved["step"])
         print(f"Resuming from {state_path} at step {initial_step}/{config.steps}.", flush=True)
     if dataset_fn is None:
         dataset_fn = make_dataset_fn(config, model.backbone.vocabulary_size)
 
     counter = cb.StepCounter(initial_step)
-    scalars = cb.ThroughputAndLearningRate(config.global_batch_size, counter, config.log_every)
-    callbacks: list[keras.callbacks.Callback] = [counter, scalars]
-    if chief:
-        callbacks.append(cb.TensorBoardScalars(model_dir / "logs", counter, config.log_every))
-    callbacks += [
-        cb.PeriodicCheckpoint(state_path, counter, config.save_every, write=chief),
-        cb.TrainingCurvePlot(model_dir / "training_curves.png", scalars, write=chief),
-    ]
+    callbacks, scalars = training_callbacks(
+        counter=counter, global_batch_size=config.global_batch_size, log_dir=model_dir / "logs",
+        state_path=state_path, plot_path=model_dir / "training_curves.png",
+        record_every=config.log_every, save_every=config.save_every, chief=chief,
+    )
     steps_per_epoch = config.steps_per_epoch or min(config.save_every or config.steps, config.steps)
-    verbose = config.verbose if chief else 0
-    for initial_epoch, epochs, steps, first_step in plan_segments(
-        initial_step, config.steps, steps_per_epoch
-    ):
-        model.fit(
-            _distributed_input(strategy, dataset_fn, first_step),
-            initial_epoch=initial_epoch, epochs=epochs, steps_per_epoch=steps,
-            callbacks=callbacks, verbose=verbose,
-        )
+    fit_segments(
+        model, lambda first_step: _distributed_input(strategy, dataset_fn, first_step),
+        initial_step=initial_step, total_steps=config.steps, steps_per_epoch=steps_per_epoch,
+        callbacks=callbacks, verbose=config.verbose if chief else 0,
+    )
     if chief and config.save_final:
         save_final_model(model, model_dir)
     return {"model": model, "step": counter.step, "history": scalars.history, "resumed_from": initial_step}

@@ -94,6 +94,16 @@ def is_multi_worker(strategy: tf.distribute.Strategy) -> bool:
     ) and strategy.extended._in_multi_worker_mode()
 
 
+def resolve_jit(jit_compile: bool | str, strategy: tf.distribute.Strategy) -> bool:
+    """XLA for the train step (`"auto"`: on), except for CPU replicas of a distributed strategy:
+    XLA cannot reach variables on another CPU device, and collectives across CPU workers are not
+    XLA-compiled, so there it is off whatever was asked."""
+    distributed = strategy.num_replicas_in_sync > 1 or is_multi_worker(strategy)
+    if distributed and not tf.config.list_physical_devices("GPU"):
+        return False
+    return True if jit_compile == "auto" else bool(jit_compile)
+
+
 def is_chief(strategy: tf.distribute.Strategy) -> bool:
     """True on the worker that writes checkpoints and summaries (task chief, or worker 0)."""
     if not is_multi_worker(strategy):
