@@ -5,8 +5,8 @@ Importing it asks TensorFlow for its pooling CPU allocator (`keras_bert.runtime`
 (PEP 562), so `import keras_bert` and the `keras-bert` command line (`--help`, argument errors) stay
 fast and never load TensorFlow. Keras finds the saveable classes (models, preprocessors,
 tokenizer) when `.keras` files are loaded after `import keras_bert`, whatever the import order:
-they are registered as soon as Keras itself is imported (at once if it already is, else by a
-one-shot import hook that runs right after `keras` loads).
+Keras' registry resolves `keras_bert>` names on their first lookup (installed at once if Keras is
+loaded, else by a one-shot import hook right after `keras` loads).
 """
 
 from __future__ import annotations
@@ -44,15 +44,45 @@ __all__ = sorted(_EXPORTS)
 _SAVEABLE_MODULES = ("keras_bert.models", "keras_bert.preprocessing", "keras_bert.tokenizers")
 
 
-def _register_saveables() -> None:
-    for module in _SAVEABLE_MODULES:
-        importlib.import_module(module)
+class _RegisteredOnFirstLookup(dict):
+    """Keras' registry of custom objects, filling in keras_bert's classes the first time a
+    `keras_bert>` name is looked up (by then every keras_bert module has finished importing)."""
+
+    loaded = False
+
+    def _load(self, key) -> None:
+        if not self.loaded and isinstance(key, str) and key.startswith("keras_bert>"):
+            type(self).loaded = True
+            for module in _SAVEABLE_MODULES:
+                importlib.import_module(module)
+
+    def __contains__(self, key) -> bool:
+        if not dict.__contains__(self, key):
+            self._load(key)
+        return dict.__contains__(self, key)
+
+    def __getitem__(self, key):
+        if not dict.__contains__(self, key):
+            self._load(key)
+        return dict.__getitem__(self, key)
+
+    def get(self, key, default=None):
+        return self[key] if key in self else default
 
 
-class _RegisterAfterKeras(importlib.abc.MetaPathFinder):
-    """Finds `keras` with the other finders, and registers keras_bert's classes once its module
-    has run (a `find_spec` that is not followed by an import, as TensorFlow's probes are, changes
-    nothing)."""
+def _install_lookup() -> None:
+    """Makes `.keras` files load after `import keras_bert`, whatever the import order, without
+    importing TensorFlow early: Keras' registry resolves keras_bert's names on first use."""
+    from keras.src.saving import object_registration
+
+    registry = object_registration.GLOBAL_CUSTOM_OBJECTS
+    if not isinstance(registry, _RegisteredOnFirstLookup):
+        object_registration.GLOBAL_CUSTOM_OBJECTS = _RegisteredOnFirstLookup(registry)
+
+
+class _InstallAfterKeras(importlib.abc.MetaPathFinder):
+    """Finds `keras` with the other finders and installs the lookup once its module has run (a
+    `find_spec` not followed by an import, as TensorFlow's probes are, changes nothing)."""
 
     def find_spec(self, fullname, path=None, target=None):
         if fullname != "keras":
@@ -66,11 +96,11 @@ class _RegisterAfterKeras(importlib.abc.MetaPathFinder):
         else:
             return None
         if spec.loader is not None and hasattr(spec.loader, "exec_module"):
-            spec.loader = _RegisteringLoader(spec.loader, self)
+            spec.loader = _InstallingLoader(spec.loader, self)
         return spec
 
 
-class _RegisteringLoader(importlib.abc.Loader):
+class _InstallingLoader(importlib.abc.Loader):
     def __init__(self, loader, finder):
         self.loader, self.finder = loader, finder
 
@@ -84,13 +114,13 @@ class _RegisteringLoader(importlib.abc.Loader):
         self.loader.exec_module(module)
         if self.finder in sys.meta_path:
             sys.meta_path.remove(self.finder)
-        _register_saveables()
+        _install_lookup()
 
 
-if "keras" in sys.modules:  # Keras is loaded already: registering the classes costs nothing.
-    _register_saveables()
-elif not any(isinstance(finder, _RegisterAfterKeras) for finder in sys.meta_path):
-    sys.meta_path.insert(0, _RegisterAfterKeras())
+if "keras" in sys.modules:
+    _install_lookup()
+elif not any(isinstance(finder, _InstallAfterKeras) for finder in sys.meta_path):
+    sys.meta_path.insert(0, _InstallAfterKeras())
 
 
 def __getattr__(name: str):
