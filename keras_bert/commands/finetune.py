@@ -63,6 +63,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sequence-length", type=positive_int, default=None,
                         help="tokens per example (default per task: "
                              f"{_per_task('sequence_length')})")
+    parser.add_argument("--precision", choices=("float32", "mixed", "mixed_float16", "mixed_bfloat16"),
+                        default="float32", help="'mixed': float16 on GPU, bfloat16 on CPU/TPU; "
+                        "float16 trains with loss scaling")
     parser.add_argument("--cased", action="store_true",
                         help="keep case and accents (a cased vocabulary); saved with the model")
     parser.add_argument("--max-examples", type=positive_int, default=None,
@@ -108,6 +111,7 @@ def config_from_args(args: argparse.Namespace):
     return RunConfig(
         init=args.init, model_dir=args.model_dir,
         sequence_length=args.sequence_length or task.sequence_length, cased=args.cased,
+        precision=args.precision,
         batch_size=args.batch_size, learning_rate=args.learning_rate or task.learning_rate,
         epochs=args.epochs, steps=args.steps, eval_every=args.eval_every, strategy=args.strategy,
         max_examples=args.max_examples, max_eval_examples=args.max_eval_examples, seed=args.seed,

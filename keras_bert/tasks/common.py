@@ -338,9 +338,8 @@ def run_finetune(
     """
     model_dir = Path(config.model_dir)
     state_path = model_dir / "backup" / STATE_FILE  # The training state of an interrupted run.
-    saved = read_metadata(state_path)  # A damaged file: one line (CorruptCheckpointError).
-    if saved is not None:
-        print(f"continuing {model_dir} from step {saved['step']}", flush=True)
+    read_metadata(state_path)  # A damaged file fails here, in one line (CorruptCheckpointError);
+    # the command line said "continuing DIR (step N)" on its first line already.
     model_dir.mkdir(parents=True, exist_ok=True)
     remove_stale_temporaries(model_dir, log=lambda line: print(line, flush=True))  # Killed saves.
     keras.utils.set_random_seed(config.seed)
