@@ -111,7 +111,7 @@ def config_from_args(args: argparse.Namespace):
     return RunConfig(
         init=args.init, model_dir=args.model_dir,
         sequence_length=args.sequence_length or task.sequence_length, cased=args.cased,
-        precision=args.precision,
+        precision=args.precision, announce_resume=False,  # run() printed it on the first line
         batch_size=args.batch_size, learning_rate=args.learning_rate or task.learning_rate,
         epochs=args.epochs, steps=args.steps, eval_every=args.eval_every, strategy=args.strategy,
         max_examples=args.max_examples, max_eval_examples=args.max_eval_examples, seed=args.seed,

@@ -44,6 +44,7 @@ class RunConfig:
     model_dir: str = "outputs/finetune"
     sequence_length: int = 128
     cased: bool = False  # keep case and accents (a cased vocabulary)
+    announce_resume: bool = True  # print "continuing DIR from step N" when resuming
     batch_size: int = 32
     learning_rate: float = 5e-5
     epochs: int = 3
@@ -338,8 +339,9 @@ def run_finetune(
     """
     model_dir = Path(config.model_dir)
     state_path = model_dir / "backup" / STATE_FILE  # The training state of an interrupted run.
-    read_metadata(state_path)  # A damaged file fails here, in one line (CorruptCheckpointError);
-    # the command line said "continuing DIR (step N)" on its first line already.
+    saved = read_metadata(state_path)  # A damaged file: one line (CorruptCheckpointError).
+    if saved is not None and config.announce_resume:  # (the CLI says so on its first line)
+        print(f"continuing {model_dir} from step {saved['step']}", flush=True)
     model_dir.mkdir(parents=True, exist_ok=True)
     remove_stale_temporaries(model_dir, log=lambda line: print(line, flush=True))  # Killed saves.
     keras.utils.set_random_seed(config.seed)
