@@ -40,3 +40,19 @@ def toy_base(tmp_path_factory) -> pathlib.Path:
     base = tmp_path_factory.mktemp("toy") / "toy"
     write_toy_versions(base)
     return base
+
+
+@pytest.fixture(scope="module")
+def tokenizer(minilm_dir):
+    """The real MiniLM vocabulary (uncased) with the package tokenizer."""
+    from keras_bert.tokenizers.wordpiece_tokenizer import WordPieceTokenizer
+
+    return WordPieceTokenizer(str(minilm_dir / "vocab.txt"))
+
+
+@pytest.fixture(scope="module")
+def models(tokenizer):
+    """Tiny task models on that vocabulary (`export_models.task_models`)."""
+    from export_models import task_models
+
+    return task_models(tokenizer)

@@ -7,11 +7,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import tensorflow as tf
-from export_models import NER_LABELS, QA_OPTIONS, task_models
+from export_models import NER_LABELS, QA_OPTIONS
+from keras_bert.export.writer import export_servable
 
 from keras_bert.tasks import registry
 from keras_bert.tasks.export import build_servable
-from keras_bert.export.writer import export_servable
 
 LONG = ("Anna Karenina spoke in Paris about café culture, naïve art and the 1900s; "
         "Zürich ☕ followed. ") * 200  # ~17 KB, far beyond 128 tokens
@@ -23,18 +23,6 @@ CONTEXTS = [
     "Anna spoke in Paris about café culture and the naïve art of the 1900s. " * 3,
     "A short context.",
 ]
-
-
-@pytest.fixture(scope="module")
-def tokenizer(minilm_dir):
-    from keras_bert.tokenizers.wordpiece_tokenizer import WordPieceTokenizer
-
-    return WordPieceTokenizer(str(minilm_dir / "vocab.txt"))
-
-
-@pytest.fixture(scope="module")
-def models(tokenizer):
-    return task_models(tokenizer)
 
 
 def _uncut(servable):

@@ -25,7 +25,6 @@ from export_models import (  # noqa: E402
     export_all,
     marker_qa_model,
     softmax,
-    task_models,
 )
 
 HERE = Path(__file__).parent
@@ -37,18 +36,6 @@ CONTEXTS = [
     "Zürich ist eine Stadt in der Schweiz. Ünïcödé und Emoji ☕ stehen hier. " * 4,
 ]
 MASKED = ["Paris is the [MASK] of France.", "no mask here", "[MASK] [MASK] starts"]
-
-
-@pytest.fixture(scope="module")
-def tokenizer(minilm_dir):
-    from keras_bert.tokenizers.wordpiece_tokenizer import WordPieceTokenizer
-
-    return WordPieceTokenizer(str(minilm_dir / "vocab.txt"))
-
-
-@pytest.fixture(scope="module")
-def models(tokenizer):
-    return task_models(tokenizer)
 
 
 @pytest.fixture(scope="module")
@@ -257,8 +244,9 @@ def test_embedding_matches_keras(models, tokenizer, tf_only_results):
 
 
 def test_long_document_answer_in_later_window(tokenizer, tmp_path):
-    from keras_bert.tasks.export import build_servable
     from keras_bert.export.writer import export_servable
+
+    from keras_bert.tasks.export import build_servable
 
     start_id, end_id = tokenizer.token_to_id("zebra"), tokenizer.token_to_id("crossing")
     filler = "Café naïve 東京 words fill this long document about nothing in particular. "
@@ -334,10 +322,11 @@ def test_bfloat16_serving_export_stores_bf16_weights_and_tracks_fp32(models, tok
     fp32); served through TF Serving's loading path, mean embeddings within 2e-2 of fp32 Keras
     (bf16 keeps 8 bits of mantissa; LayerNorm outputs are O(1)), while the texts' embeddings differ
     from each other by far more than that."""
-    from keras_bert.tasks.export import build_servable
     from keras_bert.export.precision import with_backbone_dtype
     from keras_bert.export.server.registry import load_servable
     from keras_bert.export.writer import export_servable
+
+    from keras_bert.tasks.export import build_servable
 
     classifier = with_backbone_dtype(models["classification"][0], "bfloat16")
     path = export_servable(build_servable("classification", classifier, tokenizer, sequence_length=128, pair=True),
