@@ -25,25 +25,25 @@ OUT = ROOT / "outputs" / "finetune_full"
 # name: (task, dataset, floor metric, floor, extra flags). Sized for a CPU: short sequences and
 # subsets where a full epoch would take hours; see the flags for exactly what ran.
 RUNS: dict[str, tuple[str, str, str, float, list[str]]] = {
-    "rt": ("classify", "rotten_tomatoes", "accuracy", 0.75,
+    "rt": ("classification", "rotten_tomatoes", "accuracy", 0.75,
            ["--sequence-length", "64", "--epochs", "2", "--batch-size", "32"]),
-    "bbc": ("classify", "bbc", "accuracy", 0.95,
+    "bbc": ("classification", "bbc", "accuracy", 0.95,
             ["--sequence-length", "128", "--epochs", "2", "--batch-size", "16"]),
-    "boolq": ("classify", "boolq", "accuracy", 0.65,
+    "boolq": ("classification", "boolq", "accuracy", 0.65,
               ["--sequence-length", "192", "--epochs", "2", "--batch-size", "16",
                "--learning-rate", "3e-5"]),
-    "tweet_ner": ("ner", "tweet_ner", "f1", 0.40,
+    "tweet_ner": ("token-classification", "tweet_ner", "f1", 0.40,
                   ["--sequence-length", "64", "--epochs", "8", "--batch-size", "16",
                    "--learning-rate", "1e-4"]),
     # QA: QuAC follow-ups carry the previous turn; NarrativeQA's extractive subset is added to
     # the training split only (eval = the DisflQA+QuAC held-out passages, as before).
-    "qa": ("qa", "disflqa+quac+narrativeqa", "f1_crossfit", 40.0,
+    "qa": ("question-answering", "disflqa+quac+narrativeqa", "f1_crossfit", 40.0,
            ["--eval", "disflqa+quac", "--sequence-length", "256", "--doc-stride", "128",
             "--max-query-length", "64", "--max-answer-length", "64",
             "--negative-window-rate", "0.3", "--epochs", "3", "--batch-size", "16",
             "--learning-rate", "1e-4"]),
     # Two more epochs continuing the `qa` run's best model (head included), lower learning rate.
-    "qa_more": ("qa", "disflqa+quac+narrativeqa", "f1_crossfit", 40.0,
+    "qa_more": ("question-answering", "disflqa+quac+narrativeqa", "f1_crossfit", 40.0,
                 ["--model", str(OUT / "qa"), "--eval", "disflqa+quac", "--sequence-length", "256",
                  "--doc-stride", "128", "--max-query-length", "64", "--max-answer-length", "64",
                  "--negative-window-rate", "0.3", "--epochs", "2", "--batch-size", "16",
