@@ -8,11 +8,16 @@ from keras import ops
 from keras_bert.layers import MaskedLMHead
 from keras_bert.layers.activations import truncated_normal
 from keras_bert.metrics.top1 import SparseTop1Accuracy, sparse_top1_accuracy
+from keras_bert.models._task_base import (
+    PreprocessedInputs,
+    backbone_from_config,
+    serialize_preprocessor,
+)
 from keras_bert.models.bert_backbone import BertBackbone, backbone_inputs
 
 
 @keras.saving.register_keras_serializable(package="keras_bert")
-class BertPretrainer(keras.Model):
+class BertPretrainer(PreprocessedInputs, keras.Model):
     """Masked-LM + next-sentence-prediction pretraining model.
 
     Args:
@@ -31,7 +36,7 @@ class BertPretrainer(keras.Model):
     (`mlm_logits_loss`, `mlm_logits_accuracy`, `nsp_logits_loss`, `nsp_logits_accuracy`).
     """
 
-    def __init__(self, backbone: BertBackbone, **kwargs):
+    def __init__(self, backbone: BertBackbone, preprocessor=None, **kwargs):
         self.backbone = backbone
         self.mlm_head = MaskedLMHead(
             token_embedding=backbone.token_embedding,
@@ -65,6 +70,7 @@ class BertPretrainer(keras.Model):
         # then wraps the optimizer in a LossScaleOptimizer under mixed_float16.
         self.dtype_policy = backbone.dtype_policy
         self._fused_loss = False
+        self.preprocessor = preprocessor  # a PretrainingPreprocessor: fit / predict on raw text
         # Logged under the names Keras gives compiled per-output losses and metrics.
         self._head_metrics = {
             name: keras.metrics.Mean(name=name)
@@ -178,13 +184,12 @@ class BertPretrainer(keras.Model):
             "name": self.name,
             "trainable": self.trainable,
             "backbone": keras.saving.serialize_keras_object(self.backbone),
+            "preprocessor": serialize_preprocessor(self.preprocessor),
         }
 
     @classmethod
     def from_config(cls, config: dict) -> BertPretrainer:
-        config = dict(config)
-        config["backbone"] = keras.saving.deserialize_keras_object(config["backbone"])
-        return cls(**config)
+        return cls(**backbone_from_config(config))
 
 
 def _heads(y_pred: dict) -> dict:

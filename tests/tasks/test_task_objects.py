@@ -13,16 +13,22 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_bert.models import BertBackbone
+from keras_bert.models import BertBackbone, BertPretrainer
 from keras_bert.models.bert_classifier import BertClassifier
 from keras_bert.models.bert_span_qa import BertSpanQA
 from keras_bert.models.bert_token_tagger import BertTokenTagger
-from keras_bert.preprocessing import ClassificationPreprocessor, NerPreprocessor, SquadPreprocessor
+from keras_bert.preprocessing import (
+    ClassificationPreprocessor,
+    NerPreprocessor,
+    PretrainingPreprocessor,
+    SquadPreprocessor,
+)
 from keras_bert.tasks import registry
 
 TINY = dict(num_layers=1, num_heads=2, hidden_dim=16, intermediate_dim=32, max_sequence_length=128)
 TEXTS = ["A fine film, warm and funny.", "A dull film; I left early.", "Great!", "Awful acting.",
          "Paris in spring " * 40]
+MASKED = ["Paris is the [MASK] of France.", "[MASK] [MASK] starts here", "no mask"]
 QUESTIONS = ["Where did Anna go?", "Who wrote it?", "What is here?"]
 CONTEXTS = ["Anna went home to Paris in the spring of 1900. " * 4, "Nothing to see.", "A short note."]
 
@@ -39,8 +45,7 @@ elif kind == "words":
     import tensorflow as tf
     inputs = tf.ragged.constant(inputs)
 out = model.predict(inputs, verbose=0)
-out = {k: v.tolist() for k, v in out.items()} if isinstance(out, dict) else out.tolist()
-open(sys.argv[3], "w").write(json.dumps(out))
+np.savez(sys.argv[3], **(out if isinstance(out, dict) else {"out": out}))
 """
 
 
@@ -53,9 +58,9 @@ def _predict_in_fresh_process(path, kind, inputs, tmp_path):
     (tmp_path / "inputs.json").write_text(json.dumps([kind, inputs]))
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     subprocess.run([sys.executable, "-c", _FRESH, str(path), str(tmp_path / "inputs.json"),
-                    str(tmp_path / "out.json")], check=True, timeout=300, env=env)
-    out = json.loads((tmp_path / "out.json").read_text())
-    return {k: np.array(v) for k, v in out.items()} if isinstance(out, dict) else np.array(out)
+                    str(tmp_path / "out.npz")], check=True, timeout=300, env=env)
+    with np.load(tmp_path / "out.npz") as out:
+        return {k: out[k] for k in out.files}
 
 
 def _task_models(tokenizer):
@@ -76,11 +81,16 @@ def _task_models(tokenizer):
                     preprocessor=SquadPreprocessor(tokenizer, None, 48, 16, 16, version_2_with_negative=True)),
          ((QUESTIONS, CONTEXTS), (np.array([18, -1, -1]), np.array([23, -1, -1]))),
          (QUESTIONS, CONTEXTS), ("pair", [QUESTIONS, CONTEXTS])),
+        ("fill-mask",  # pretraining on raw sentence pairs; fill-mask prediction on [MASK] text
+         BertPretrainer(_backbone(tokenizer),
+                        preprocessor=PretrainingPreprocessor(tokenizer, 32, max_predictions=4)),
+         ((TEXTS[:4], TEXTS[1:5]), np.array([0, 1, 0, 1])),
+         MASKED, ("texts", MASKED)),
     ]
 
 
-@pytest.mark.parametrize("index", [0, 1, 2], ids=["classification", "token-classification",
-                                                  "question-answering"])
+@pytest.mark.parametrize("index", [0, 1, 2, 3], ids=["classification", "token-classification",
+                                                     "question-answering", "fill-mask"])
 def test_raw_text_fit_predict_save_load_in_a_fresh_process(index, tokenizer, tmp_path):
     task, model, (x, y), inputs, (kind, fresh_inputs) = _task_models(tokenizer)[index]
     assert registry.task_of(model).name == task
@@ -94,8 +104,7 @@ def test_raw_text_fit_predict_save_load_in_a_fresh_process(index, tokenizer, tmp
     model.save(path)
     loaded = _predict_in_fresh_process(path, kind, fresh_inputs, tmp_path)
     for name, value in (predicted.items() if isinstance(predicted, dict) else [("out", predicted)]):
-        got = loaded[name] if isinstance(loaded, dict) else loaded
-        np.testing.assert_allclose(got, value, atol=1e-5, err_msg=name)
+        np.testing.assert_allclose(loaded[name], value, atol=1e-5, err_msg=name)
 
 
 def test_raw_text_predict_equals_the_token_path(tokenizer):

@@ -5,7 +5,7 @@ from keras_bert.tasks.registry import Task
 TASK = Task(
     name="pretraining",
     model="keras_bert.models.bert_pretrainer:BertPretrainer",
-    preprocessor="keras_bert.preprocessing.mlm_masker:MlmMasker",
+    preprocessor="keras_bert.preprocessing.pretraining_preprocessor:PretrainingPreprocessor",
     servable=None,  # exported as fill-mask
     description="masked-LM + next-sentence pretraining",
 )
