@@ -7,8 +7,9 @@ import pathlib
 import keras
 import numpy as np
 from keras import ops
-from keras_bert.tasks.export import build_servable
 from keras_bert.export.writer import export_servable
+
+from keras_bert.tasks.export import build_servable
 
 TINY = dict(num_layers=2, num_heads=2, hidden_dim=16, intermediate_dim=32, max_sequence_length=512)
 NER_LABELS = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
