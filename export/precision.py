@@ -24,7 +24,11 @@ def with_backbone_dtype(model, dtype: str):
     config = model.get_config()
     target = config["backbone"]["config"] if "backbone" in config else config
     target["dtype"] = dtype
+    preprocessor = getattr(model, "preprocessor", None)
+    config.pop("preprocessor", None)  # the same object is kept (its vocabulary is not in config)
     copy = model.__class__.from_config(config)
+    if preprocessor is not None:
+        copy.preprocessor = preprocessor
     weights = model.get_weights()
     if len(copy.weights) != len(weights):
         raise ValueError(f"{type(model).__name__}: the {dtype} copy has {len(copy.weights)} weights, "

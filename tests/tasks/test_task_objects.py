@@ -190,3 +190,13 @@ def test_question_answering_export_carries_the_tuned_threshold(tokenizer, tmp_pa
                               windows["example_index"].numpy(), n_best_size=48, max_answer_length=30,
                               null_score_diff_threshold=0.37, version_2_with_negative=True)
     assert [a.decode() for a in served["answer"].numpy()] == [r["answer"] for r in reference]
+
+
+def test_bfloat16_serving_copy_keeps_the_preprocessor(tokenizer):
+    from keras_bert.export.precision import with_backbone_dtype
+
+    pre = ClassificationPreprocessor(tokenizer, 32, ["neg", "pos"])
+    model = BertClassifier(_backbone(tokenizer), 2, preprocessor=pre)
+    copy = with_backbone_dtype(model, "bfloat16")
+    assert copy.preprocessor is pre and copy.backbone.dtype_policy.name == "bfloat16"
+    np.testing.assert_allclose(copy.predict(TEXTS, verbose=0), model.predict(TEXTS, verbose=0), atol=2e-2)
