@@ -1,11 +1,13 @@
-"""`keras-bert export TASK --model MODEL --out BASE/NAME/VERSION`: raw-text SavedModel for TF Serving."""
+"""`keras-bert export [TASK] --model MODEL --out BASE/NAME/VERSION`: raw-text SavedModel for TF Serving."""
 
 from __future__ import annotations
 
 import argparse
 
+from keras_bert.tasks import registry  # import-light: the task specs, no TensorFlow
+
 HELP = "Export a model as a raw-text-in, answers-out SavedModel for TF Serving."
-TASK_NAMES = ("classification", "question-answering", "token-classification", "fill-mask", "embedding")
+TASK_NAMES = tuple(registry.names(export=True))
 OLD_SPELLINGS = {"--vocab": "--vocabulary", "--no_lowercase": "--cased", "--no-lowercase": "--cased"}
 
 
