@@ -6,7 +6,9 @@ Importing it asks TensorFlow for its pooling CPU allocator (`keras_bert.runtime`
 fast and never load TensorFlow. Keras finds the saveable classes (models, preprocessors,
 tokenizer) when `.keras` files are loaded after `import keras_bert`, whatever the import order:
 Keras' registry resolves `keras_bert>` names on their first lookup (installed at once if Keras is
-loaded, else by a one-shot import hook right after `keras` loads).
+loaded, else by a one-shot import hook right after `keras` loads). It also wires the one
+upward call the layers need: `BertBackbone.from_preset` loads real weights through
+`presets.load_weights`, which this module points at `keras_bert.convert` (imported on use).
 """
 
 from __future__ import annotations
@@ -16,9 +18,21 @@ import importlib.abc
 import importlib.util
 import sys
 
+from keras_bert import presets
 from keras_bert.runtime import prefer_pooled_cpu_allocator
 
 prefer_pooled_cpu_allocator()  # before anything imports TensorFlow (see keras_bert/runtime.py)
+
+
+def _load_preset_backbone(folder, **overrides):
+    """`BertBackbone.from_preset`'s loader of real weights (`presets.load_weights`): wired here, at
+    the package root above every layer, so that models import no checkpoint format (`convert`)."""
+    from keras_bert.convert import load_backbone  # noqa: PLC0415 (TensorFlow loads on use only)
+
+    return load_backbone(folder, **overrides)
+
+
+presets.set_weights_loader(_load_preset_backbone)
 
 __version__ = "0.1.0"
 

@@ -1,11 +1,15 @@
 """Presets: names -> `BertBackbone` constructor kwargs, plus where real weights live.
 
-Plain data. The BERT miniatures follow Turc et al. (2019); base/large follow Devlin et al. (2019).
+Plain data, and one hook: who loads a preset's real weights (`set_weights_loader`). `import
+keras_bert` sets it to `keras_bert.convert.load_backbone`, so `BertBackbone.from_preset` returns
+real weights while models import no checkpoint format. The BERT miniatures follow Turc et al.
+(2019); base/large follow Devlin et al. (2019).
 """
 
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Callable
 from pathlib import Path
 
 _VOCAB = 30522
@@ -67,3 +71,29 @@ def get_preset(name: str) -> dict:
 def weights_dir(name: str) -> Path | None:
     """Folder of real weights for a preset, or None for random-init presets."""
     return minilm_dir() if get_preset(name).get("weights") == "minilm" else None
+
+
+# A Hugging Face folder -> `BertBackbone` with its weights, `**overrides` applied to the config.
+_weights_loader: Callable | None = None
+
+
+def set_weights_loader(loader: Callable) -> None:
+    """Sets who turns a preset's weights folder into a backbone (`keras_bert/__init__.py` sets
+    `keras_bert.convert.load_backbone`: the package root wires convert in, above every layer)."""
+    global _weights_loader
+    _weights_loader = loader
+
+
+def load_weights(name: str, **overrides):
+    """The backbone of preset `name` with its real weights (`BertBackbone.from_preset`'s loader).
+
+    Raises:
+        ValueError: `name` has no real weights.
+        FileNotFoundError: its weights package is not installed.
+    """
+    folder = weights_dir(name)
+    if folder is None:
+        raise ValueError(f"Preset {name!r} has no real weights.")
+    if _weights_loader is None:  # `import keras_bert` always runs first and sets it
+        raise RuntimeError("No weights loader set (keras_bert/__init__.py sets it).")
+    return _weights_loader(folder, **overrides)

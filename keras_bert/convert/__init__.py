@@ -11,6 +11,8 @@ import os
 import zipfile
 from pathlib import Path
 
+import keras
+
 from keras_bert.convert.hf_checkpoint import (
     backbone_kwargs_from_hf_config,
     has_pretraining_heads,
@@ -25,6 +27,7 @@ from keras_bert.convert.integrity import (
 )
 from keras_bert.convert.tf1_checkpoint import read_tf1_checkpoint
 from keras_bert.convert.weight_map import WeightMismatchError, assign_state, model_bindings
+from keras_bert.models import BertBackbone, BertPretrainer
 
 FORMATS = ("hf", "tf1", "keras")
 
@@ -65,8 +68,6 @@ def load_weights(model, path: str | os.PathLike, format: str | None = None) -> l
 
 def load_backbone(path: str | os.PathLike, format: str | None = None, **overrides):
     """Builds a `BertBackbone` from a HF folder or TF1 checkpoint, with its weights."""
-    from keras_bert.models import BertBackbone  # noqa: PLC0415
-
     kwargs, state, format = read_checkpoint(path, format)
     backbone = BertBackbone(**{**kwargs, **overrides})
     assign_state(model_bindings(backbone), state, source=f"{format} checkpoint {path}")
@@ -75,8 +76,6 @@ def load_backbone(path: str | os.PathLike, format: str | None = None, **override
 
 def load_pretrainer(path: str | os.PathLike, format: str | None = None, **overrides):
     """Builds a `BertPretrainer` (backbone + MLM/NSP heads) from a checkpoint that has the heads."""
-    from keras_bert.models import BertBackbone, BertPretrainer  # noqa: PLC0415
-
     kwargs, state, format = read_checkpoint(path, format)
     if not has_pretraining_heads(state):
         raise WeightMismatchError(f"{path} has no pretraining heads (no cls.* tensors).")
@@ -90,10 +89,6 @@ def load_model(path: str | os.PathLike, format: str | None = None, heads: str = 
     "pretraining" or "none" (backbone only)."""
     format = format or detect_format(path)
     if format == "keras":
-        import keras  # noqa: PLC0415
-
-        import keras_bert.models  # noqa: F401, PLC0415 (registers our classes with Keras)
-
         check_zip_archive(path, REDOWNLOAD_ADVICE)
         try:
             return keras.saving.load_model(path, compile=False)

@@ -1,5 +1,5 @@
-"""Task metrics: classification, entity-level NER, SQuAD EM/F1 (pure Python); `top1` holds the
-Keras training metric `SparseTop1Accuracy` (keras.ops)."""
+"""Task metrics: classification, entity-level NER, SQuAD EM/F1 (pure Python); `top1` re-exports
+the Keras training metric `SparseTop1Accuracy` (from `keras_bert.layers.top1_accuracy`)."""
 
 from keras_bert.metrics.classification import accuracy, macro_f1, majority_baseline
 from keras_bert.metrics.ner import entity_prf, tags_to_spans

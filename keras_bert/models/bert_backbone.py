@@ -5,6 +5,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from keras_bert import presets
 from keras_bert.layers import HashDropout, PositionEmbedding, TransformerEncoderBlock
 from keras_bert.layers.activations import truncated_normal
 
@@ -184,15 +185,11 @@ class BertBackbone(keras.Model):
 
     @classmethod
     def from_preset(cls, name: str, load_weights: bool = True, **overrides) -> BertBackbone:
-        """Builds a preset by name; loads real weights where the preset has them."""
-        from keras_bert import presets  # noqa: PLC0415 (keeps presets plain data)
-
+        """Builds a preset by name; loads real weights where the preset has them (through
+        `presets.load_weights`: `keras_bert.convert` reads them, models know no checkpoint format)."""
         entry = presets.get_preset(name)
-        weights = presets.weights_dir(name) if load_weights else None
-        if weights is not None:
-            from keras_bert.convert import load_backbone  # noqa: PLC0415 (convert imports models)
-
-            return load_backbone(weights, **overrides)
+        if load_weights and presets.weights_dir(name) is not None:
+            return presets.load_weights(name, **overrides)
         return cls(**{**entry["config"], **overrides})
 
     def dummy_inputs(self, batch: int = 2, seq: int = 8) -> dict:

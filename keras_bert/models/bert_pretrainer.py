@@ -7,7 +7,7 @@ from keras import ops
 
 from keras_bert.layers import MaskedLMHead
 from keras_bert.layers.activations import truncated_normal
-from keras_bert.metrics.top1 import SparseTop1Accuracy, sparse_top1_accuracy
+from keras_bert.layers.top1_accuracy import SparseTop1Accuracy, sparse_top1_accuracy
 from keras_bert.models._task_base import (
     PreprocessedInputs,
     backbone_from_config,
@@ -162,17 +162,19 @@ class BertPretrainer(PreprocessedInputs, keras.Model):
     def _default_optimizer(self, learning_rate: float) -> keras.optimizers.Optimizer:
         """AdamW (decay 0.01, eps 1e-6, global clip 1.0), no decay on LayerNorm and biases.
 
-        On TensorFlow it is `training.optimizers.AdamW`, which clips the gradient *after* the
-        cross-replica sum (Keras' own clips each replica's part under `tf.distribute`).
+        On TensorFlow it is `models.optimizer.AdamW` (what `training.optimizers.create_optimizer`
+        builds for "adamw"), which clips the gradient *after* the cross-replica sum (Keras' own
+        clips each replica's part under `tf.distribute`).
         """
         if keras.backend.backend() == "tensorflow":
             # TF-only edge, imported here so the model itself stays backend-neutral.
-            from keras_bert.training.optimizers import (  # noqa: PLC0415
-                create_optimizer,
-                no_decay_variables,
-            )
+            from keras_bert.models.optimizer import AdamW, no_decay_variables  # noqa: PLC0415
 
-            return create_optimizer("adamw", learning_rate, no_decay=no_decay_variables(self))
+            optimizer = AdamW(
+                learning_rate=learning_rate, weight_decay=0.01, epsilon=1e-6, global_clipnorm=1.0
+            )
+            optimizer.exclude_from_weight_decay(var_list=no_decay_variables(self))
+            return optimizer
         optimizer = keras.optimizers.AdamW(
             learning_rate=learning_rate, weight_decay=0.01, epsilon=1e-6, global_clipnorm=1.0
         )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from keras_bert.metrics.ner import split_tag
+from keras_bert.bio_tags import split_tag
 from keras_bert.preprocessing.text_cut import continuation_table  # noqa: F401  (re-exported)
 
 
@@ -27,7 +27,7 @@ def decode_entities(
 
     A word is a first piece plus the continuation pieces after it; its tag is the prediction on
     the first piece. An entity starts at a `B-X` word or an `I-X` word not preceded by type X
-    (IOB1/IOB2 tolerant, as `keras_bert.metrics.ner.tags_to_spans`).
+    (IOB1/IOB2 tolerant, as `keras_bert.bio_tags.tags_to_spans`).
 
     Args:
         text: string (B,), the original texts.
