@@ -11,7 +11,7 @@ import dataclasses
 import json
 from pathlib import Path
 
-from keras_bert.metrics.ner import split_tag
+from keras_bert.bio_tags import split_tag
 
 
 @dataclasses.dataclass
