@@ -55,13 +55,14 @@ def corpus_text(chars: int, offset: int = 0) -> str:
 
 def export_models(out: Path) -> dict[str, Path]:
     """MiniLM QA and classification exports, bounded (`after`) and unbounded (`before`)."""
+    from keras_bert.export.writer import export_servable
+
     import keras_bert
     from keras_bert.convert import load_backbone
-    from keras_bert.tasks.export import build_servable
-    from keras_bert.export.writer import export_servable
     from keras_bert.models.bert_classifier import BertClassifier
     from keras_bert.models.bert_span_qa import BertSpanQA
     from keras_bert.presets import minilm_dir
+    from keras_bert.tasks.export import build_servable
     from keras_bert.tokenizers import WordPieceTokenizer
 
     del keras_bert

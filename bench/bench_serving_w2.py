@@ -52,8 +52,9 @@ def long_batch(n: int = 32) -> list[str]:
 
 
 def export_ours(classifier, tokenizer, out_dir: str) -> str:
-    from keras_bert.tasks.export import build_servable
     from keras_bert.export.writer import export_servable
+
+    from keras_bert.tasks.export import build_servable
 
     return str(export_servable(build_servable("classification", classifier, tokenizer, sequence_length=128), out_dir))
 

@@ -121,7 +121,7 @@ def test_config_round_trip_and_keras_file(tmp_path, tokenizer):
     assert json.loads(json.dumps(config))["vocabulary"] is None  # an asset, not config
     clone = WordPieceTokenizer.from_config(config)
     with pytest.raises(ValueError, match="no vocabulary"):
-        clone.vocabulary
+        _ = clone.vocabulary
     clone.set_vocabulary(tokenizer.vocabulary)
     assert clone(tf.constant(TEXTS)).to_list() == tokenizer(tf.constant(TEXTS)).to_list()
     tokenizer.save_assets(str(tmp_path))
