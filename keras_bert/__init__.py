@@ -42,6 +42,7 @@ _EXPORTS = {
     "BertClassifier": "keras_bert.models.bert_classifier",
     "BertTokenTagger": "keras_bert.models.bert_token_tagger",
     "BertSpanQA": "keras_bert.models.bert_span_qa",
+    "BertTextEmbedder": "keras_bert.models.bert_text_embedder",
     "WordPieceTokenizer": "keras_bert.tokenizers",
     "build_vocabulary": "keras_bert.tokenizers",
     "SegmentPacker": "keras_bert.preprocessing",

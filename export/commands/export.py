@@ -54,9 +54,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="fill-mask: best tokens returned per [MASK]")
     parser.add_argument("--max-masks", type=positive_int, default=4,
                         help="fill-mask: [MASK]s answered per text")
-    parser.add_argument("--pooling", choices=("mean", "pooled", "cls"), default="mean",
-                        help="embedding: how token vectors become one vector")
-    parser.add_argument("--normalize", action="store_true", help="embedding: L2-normalise")
+    parser.add_argument("--pooling", choices=("mean", "pooled", "cls"), default=None,
+                        help="embedding: how token vectors become one vector (default: the saved "
+                             "embedder's, else mean)")
+    parser.add_argument("--normalize", action="store_const", const=True, default=None,
+                        help="embedding: L2-normalise (default: the saved embedder's, else off)")
     parser.add_argument("--serving-dtype", dest="serving_dtype", choices=("float32", "bfloat16"),
                         default="float32",
                         help="bfloat16: the backbone's weights stored in bf16 (half the bytes per "

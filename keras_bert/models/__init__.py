@@ -4,6 +4,14 @@ from keras_bert.models.bert_backbone import BertBackbone
 from keras_bert.models.bert_classifier import BertClassifier
 from keras_bert.models.bert_pretrainer import BertPretrainer
 from keras_bert.models.bert_span_qa import BertSpanQA
+from keras_bert.models.bert_text_embedder import BertTextEmbedder
 from keras_bert.models.bert_token_tagger import BertTokenTagger
 
-__all__ = ["BertBackbone", "BertClassifier", "BertPretrainer", "BertSpanQA", "BertTokenTagger"]
+__all__ = [
+    "BertBackbone",
+    "BertClassifier",
+    "BertPretrainer",
+    "BertSpanQA",
+    "BertTextEmbedder",
+    "BertTokenTagger",
+]

@@ -112,6 +112,9 @@ def build_servable(task: str, model, tokenizer=None, **options) -> ServableModul
         if not label_names:
             raise ValueError("token classification needs the tag names (model.label_names)")
         servable = servable_class(model, preprocessor, label_names, **servable_options)
+    elif task == "embedding" and hasattr(model, "pooling"):  # a BertTextEmbedder: its own pooling
+        servable_options = {"pooling": model.pooling, "normalize": model.normalize, **servable_options}
+        servable = servable_class(model.backbone, preprocessor, **servable_options)
     else:
         servable = servable_class(model, preprocessor, **servable_options)
     servable.overrides = changes

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_bert.models import BertBackbone, BertPretrainer
+from keras_bert.models import BertBackbone, BertPretrainer, BertTextEmbedder
 from keras_bert.models.bert_classifier import BertClassifier
 from keras_bert.models.bert_span_qa import BertSpanQA
 from keras_bert.models.bert_token_tagger import BertTokenTagger
@@ -22,6 +22,7 @@ from keras_bert.preprocessing import (
     NerPreprocessor,
     PretrainingPreprocessor,
     SquadPreprocessor,
+    TextPreprocessor,
 )
 from keras_bert.tasks import registry
 
@@ -86,15 +87,20 @@ def _task_models(tokenizer):
                         preprocessor=PretrainingPreprocessor(tokenizer, 32, max_predictions=4)),
          ((TEXTS[:4], TEXTS[1:5]), np.array([0, 1, 0, 1])),
          MASKED, ("texts", MASKED)),
+        ("embedding",  # fit toward target vectors (distillation-style), predict vectors
+         BertTextEmbedder(_backbone(tokenizer), pooling="mean", normalize=True,
+                          preprocessor=TextPreprocessor(tokenizer, 32)),
+         (TEXTS, np.eye(5, 16, dtype="float32")), TEXTS, ("texts", TEXTS)),
     ]
 
 
-@pytest.mark.parametrize("index", [0, 1, 2, 3], ids=["classification", "token-classification",
-                                                     "question-answering", "fill-mask"])
+@pytest.mark.parametrize("index", [0, 1, 2, 3, 4], ids=[
+    "classification", "token-classification", "question-answering", "fill-mask", "embedding"])
 def test_raw_text_fit_predict_save_load_in_a_fresh_process(index, tokenizer, tmp_path):
     task, model, (x, y), inputs, (kind, fresh_inputs) = _task_models(tokenizer)[index]
     assert registry.task_of(model).name == task
-    model.compile(optimizer=keras.optimizers.Adam(1e-3))
+    loss = {"loss": "mse"} if task == "embedding" else {}  # the others bring their default losses
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), **loss)
     before = model.get_weights()
     history = model.fit(x, y, batch_size=2, epochs=2, verbose=0)
     assert np.isfinite(history.history["loss"]).all()
@@ -200,3 +206,15 @@ def test_bfloat16_serving_copy_keeps_the_preprocessor(tokenizer):
     copy = with_backbone_dtype(model, "bfloat16")
     assert copy.preprocessor is pre and copy.backbone.dtype_policy.name == "bfloat16"
     np.testing.assert_allclose(copy.predict(TEXTS, verbose=0), model.predict(TEXTS, verbose=0), atol=2e-2)
+
+
+def test_embedder_exports_with_its_own_pooling_and_preprocessing(tokenizer):
+    from keras_bert.tasks.export import build_servable, task_of
+
+    model = BertTextEmbedder(_backbone(tokenizer), pooling="cls", normalize=True,
+                             preprocessor=TextPreprocessor(tokenizer, 32))
+    assert task_of(model) == "embedding"
+    servable = build_servable("embedding", model)  # no tokenizer, no pooling flag
+    served = servable.signatures()["serving_default"](text=tf.constant(TEXTS))["embedding"].numpy()
+    np.testing.assert_allclose(served, model.predict(TEXTS, verbose=0), atol=1e-5)
+    np.testing.assert_allclose(np.linalg.norm(served, axis=-1), 1.0, atol=1e-5)
