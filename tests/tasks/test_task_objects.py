@@ -36,17 +36,17 @@ CONTEXTS = ["Anna went home to Paris in the spring of 1900. " * 4, "Nothing to s
 _FRESH = r"""
 import sys, json
 import numpy as np
-import keras_bert  # registers the classes; then Keras loads the file
+import keras_bert  # registers the classes; then Keras loads the files
 import keras
-model = keras.saving.load_model(sys.argv[1])
-kind, inputs = json.loads(open(sys.argv[2]).read())
-if kind == "pair":
-    inputs = tuple(inputs)
-elif kind == "words":
-    import tensorflow as tf
-    inputs = tf.ragged.constant(inputs)
-out = model.predict(inputs, verbose=0)
-np.savez(sys.argv[3], **(out if isinstance(out, dict) else {"out": out}))
+for path, kind, inputs, out_path in json.loads(open(sys.argv[1]).read()):
+    model = keras.saving.load_model(path)
+    if kind == "pair":
+        inputs = tuple(inputs)
+    elif kind == "words":
+        import tensorflow as tf
+        inputs = tf.ragged.constant(inputs)
+    out = model.predict(inputs, verbose=0)
+    np.savez(out_path, **(out if isinstance(out, dict) else {"out": out}))
 """
 
 
@@ -55,13 +55,12 @@ def _backbone(tokenizer):
     return BertBackbone(vocabulary_size=tokenizer.vocabulary_size, **TINY)
 
 
-def _predict_in_fresh_process(path, kind, inputs, tmp_path):
-    (tmp_path / "inputs.json").write_text(json.dumps([kind, inputs]))
+def _predict_in_fresh_process(jobs: list, work) -> None:
+    """Loads each `.keras` file in one fresh process and saves its raw-input predictions."""
+    (work / "jobs.json").write_text(json.dumps(jobs))
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    subprocess.run([sys.executable, "-c", _FRESH, str(path), str(tmp_path / "inputs.json"),
-                    str(tmp_path / "out.npz")], check=True, timeout=300, env=env)
-    with np.load(tmp_path / "out.npz") as out:
-        return {k: out[k] for k in out.files}
+    subprocess.run([sys.executable, "-c", _FRESH, str(work / "jobs.json")], check=True,
+                   timeout=600, env=env)
 
 
 def _task_models(tokenizer):
@@ -94,23 +93,41 @@ def _task_models(tokenizer):
     ]
 
 
-@pytest.mark.parametrize("index", [0, 1, 2, 3, 4], ids=[
-    "classification", "token-classification", "question-answering", "fill-mask", "embedding"])
-def test_raw_text_fit_predict_save_load_in_a_fresh_process(index, tokenizer, tmp_path):
-    task, model, (x, y), inputs, (kind, fresh_inputs) = _task_models(tokenizer)[index]
-    assert registry.task_of(model).name == task
-    loss = {"loss": "mse"} if task == "embedding" else {}  # the others bring their default losses
-    model.compile(optimizer=keras.optimizers.Adam(1e-3), **loss)
-    before = model.get_weights()
-    history = model.fit(x, y, batch_size=2, epochs=2, verbose=0)
-    assert np.isfinite(history.history["loss"]).all()
-    assert any(not np.array_equal(a, b) for a, b in zip(before, model.get_weights(), strict=True))
-    predicted = model.predict(inputs, verbose=0)
-    path = tmp_path / f"{task}.keras"
-    model.save(path)
-    loaded = _predict_in_fresh_process(path, kind, fresh_inputs, tmp_path)
-    for name, value in (predicted.items() if isinstance(predicted, dict) else [("out", predicted)]):
-        np.testing.assert_allclose(loaded[name], value, atol=1e-5, err_msg=name)
+TASKS = ["classification", "token-classification", "question-answering", "fill-mask", "embedding"]
+
+
+@pytest.fixture(scope="module")
+def trained(tokenizer, tmp_path_factory) -> dict:
+    """Each task model fitted on raw inputs, its predictions, and the predictions of its `.keras`
+    file loaded in one fresh process."""
+    work = tmp_path_factory.mktemp("task_objects")
+    results, jobs = {}, []
+    for task, model, (x, y), inputs, (kind, fresh_inputs) in _task_models(tokenizer):
+        loss = {"loss": "mse"} if task == "embedding" else {}  # the others have default losses
+        model.compile(optimizer=keras.optimizers.Adam(1e-3), **loss)
+        before = model.get_weights()
+        history = model.fit(x, y, batch_size=2, epochs=2, verbose=0)
+        changed = any(not np.array_equal(a, b) for a, b in zip(before, model.get_weights(), strict=True))
+        predicted = model.predict(inputs, verbose=0)
+        model.save(work / f"{task}.keras")
+        jobs.append([str(work / f"{task}.keras"), kind, fresh_inputs, str(work / f"{task}.npz")])
+        results[task] = dict(model=model, loss=history.history["loss"], changed=changed,
+                             predicted=predicted if isinstance(predicted, dict) else {"out": predicted})
+    _predict_in_fresh_process(jobs, work)
+    for task in results:
+        with np.load(work / f"{task}.npz") as loaded:
+            results[task]["loaded"] = {k: loaded[k] for k in loaded.files}
+    return results
+
+
+@pytest.mark.parametrize("task", TASKS)
+def test_raw_text_fit_predict_save_load_in_a_fresh_process(task, trained):
+    result = trained[task]
+    assert registry.task_of(result["model"]).name == task
+    assert np.isfinite(result["loss"]).all() and result["changed"]  # fit trained on raw inputs
+    assert result["loaded"].keys() == result["predicted"].keys()
+    for name, value in result["predicted"].items():
+        np.testing.assert_allclose(result["loaded"][name], value, atol=1e-5, err_msg=name)
 
 
 def test_raw_text_predict_equals_the_token_path(tokenizer):
