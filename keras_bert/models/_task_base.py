@@ -40,13 +40,34 @@ def _is_text(value) -> bool:
     return False
 
 
-class PreprocessedInputs:
-    """Mixin for task models holding `self.preprocessor`: `fit`, `evaluate` and `predict` take raw
-    inputs (strings, `(text, text_pair)` tuples, word lists, or a `tf.data.Dataset` of those,
-    optionally with labels) and run them through `preprocessor.map_batch` in a `tf.data`
-    pipeline, as keras-hub's `Task` does; token-id dicts go straight to the model."""
+class TaskModel:
+    """Mixin for task models: a `backbone`, an optional `preprocessor`, and their config.
+
+    With a preprocessor, `fit`, `evaluate` and `predict` take raw inputs (strings, `(text,
+    text_pair)` tuples, word lists, or a `tf.data.Dataset` of those, optionally with labels) and run
+    them through `preprocessor.map_batch` in a `tf.data` pipeline, as keras-hub's `Task` does;
+    token-id dicts go straight to the model. `get_config` saves the backbone and the preprocessor
+    plus the subclass's `task_config()`.
+    """
 
     preprocessor = None
+
+    def task_config(self) -> dict:
+        """The subclass's own constructor arguments (besides backbone and preprocessor)."""
+        return {}
+
+    def get_config(self) -> dict:
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "backbone": serialize_backbone(self.backbone),
+            **self.task_config(),
+            "preprocessor": serialize_preprocessor(self.preprocessor),
+        }
+
+    @classmethod
+    def from_config(cls, config: dict):
+        return cls(**backbone_from_config(config))
 
     def _raw_dataset(self, x, y=None, sample_weight=None, batch_size=None, shuffle=False):
         """A batched, preprocessed `tf.data.Dataset` when `x` is raw input; else None."""
@@ -114,7 +135,7 @@ def _ragged_or_tensor(x):
     return tf.convert_to_tensor(x)
 
 
-class DenseHeadModel(PreprocessedInputs, keras.Model):
+class DenseHeadModel(TaskModel, keras.Model):
     """Base of task models with a dropout + dense `logits` head on one backbone output.
 
     Subclasses set `features` (the backbone output the head reads) and `dropout_name` (the
@@ -161,17 +182,6 @@ class DenseHeadModel(PreprocessedInputs, keras.Model):
         self.label_names = list(label_names) if label_names is not None else None
         self.preprocessor = preprocessor
 
-    def get_config(self) -> dict:
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "backbone": serialize_backbone(self.backbone),
-            "num_classes": self.num_classes,
-            "dropout": self.dropout,
-            "label_names": self.label_names,
-            "preprocessor": serialize_preprocessor(self.preprocessor),
-        }
-
-    @classmethod
-    def from_config(cls, config: dict) -> DenseHeadModel:
-        return cls(**backbone_from_config(config))
+    def task_config(self) -> dict:
+        return {"num_classes": self.num_classes, "dropout": self.dropout,
+                "label_names": self.label_names}

@@ -9,15 +9,13 @@ from keras_bert.layers import MaskedLMHead
 from keras_bert.layers.activations import truncated_normal
 from keras_bert.layers.top1_accuracy import SparseTop1Accuracy, sparse_top1_accuracy
 from keras_bert.models._task_base import (
-    PreprocessedInputs,
-    backbone_from_config,
-    serialize_preprocessor,
+    TaskModel,
 )
 from keras_bert.models.bert_backbone import BertBackbone, backbone_inputs
 
 
 @keras.saving.register_keras_serializable(package="keras_bert")
-class BertPretrainer(PreprocessedInputs, keras.Model):
+class BertPretrainer(TaskModel, keras.Model):
     """Masked-LM + next-sentence-prediction pretraining model.
 
     Args:
@@ -180,18 +178,6 @@ class BertPretrainer(PreprocessedInputs, keras.Model):
         )
         optimizer.exclude_from_weight_decay(var_names=["bias", "gamma", "beta"])
         return optimizer
-
-    def get_config(self) -> dict:
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "backbone": keras.saving.serialize_keras_object(self.backbone),
-            "preprocessor": serialize_preprocessor(self.preprocessor),
-        }
-
-    @classmethod
-    def from_config(cls, config: dict) -> BertPretrainer:
-        return cls(**backbone_from_config(config))
 
 
 def _heads(y_pred: dict) -> dict:

@@ -6,15 +6,12 @@ import keras
 from keras import ops
 
 from keras_bert.models._task_base import (
-    PreprocessedInputs,
-    backbone_from_config,
-    serialize_backbone,
-    serialize_preprocessor,
+    TaskModel,
 )
 
 
 @keras.saving.register_keras_serializable(package="keras_bert")
-class BertSpanQA(PreprocessedInputs, keras.Model):
+class BertSpanQA(TaskModel, keras.Model):
     """Dense(2) on `sequence_output`, split into start and end logits.
 
     Padding positions get a large negative logit so they are never chosen.
@@ -68,14 +65,3 @@ class BertSpanQA(PreprocessedInputs, keras.Model):
             **kwargs,
         )
 
-    def get_config(self) -> dict:
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "backbone": serialize_backbone(self.backbone),
-            "preprocessor": serialize_preprocessor(self.preprocessor),
-        }
-
-    @classmethod
-    def from_config(cls, config: dict) -> BertSpanQA:
-        return cls(**backbone_from_config(config))

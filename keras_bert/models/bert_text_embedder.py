@@ -6,17 +6,14 @@ import keras
 from keras import ops
 
 from keras_bert.models._task_base import (
-    PreprocessedInputs,
-    backbone_from_config,
-    serialize_backbone,
-    serialize_preprocessor,
+    TaskModel,
 )
 
 POOLINGS = ("mean", "pooled", "cls")
 
 
 @keras.saving.register_keras_serializable(package="keras_bert")
-class BertTextEmbedder(PreprocessedInputs, keras.Model):
+class BertTextEmbedder(TaskModel, keras.Model):
     """Sentence embeddings: the backbone's outputs pooled into one vector per text.
 
     Args:
@@ -55,16 +52,6 @@ class BertTextEmbedder(PreprocessedInputs, keras.Model):
         self.normalize = bool(normalize)
         self.preprocessor = preprocessor
 
-    def get_config(self) -> dict:
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "backbone": serialize_backbone(self.backbone),
-            "pooling": self.pooling,
-            "normalize": self.normalize,
-            "preprocessor": serialize_preprocessor(self.preprocessor),
-        }
+    def task_config(self) -> dict:
+        return {"pooling": self.pooling, "normalize": self.normalize}
 
-    @classmethod
-    def from_config(cls, config: dict) -> BertTextEmbedder:
-        return cls(**backbone_from_config(config))
