@@ -45,6 +45,19 @@ def probability(text: str) -> float:
     return value
 
 
+def add_masking_arguments(parser, note: str = "") -> None:
+    """The masked-LM example flags, with one name, default and help wherever examples are made
+    (`pretrain` from text, `pretraining-data`); `note` prefixes the help of the masking ones."""
+    parser.add_argument("--sequence-length", type=positive_int, default=128,
+                        help="tokens per example, [CLS] and [SEP]s included")
+    parser.add_argument("--max-predictions", type=positive_int, default=20,
+                        help="most masked tokens per sequence")
+    parser.add_argument("--masked-lm-prob", type=probability, default=0.15,
+                        help=f"{note}share of tokens masked")
+    parser.add_argument("--whole-word-masking", action="store_true",
+                        help=f"{note}mask whole words (a word's ## pieces with it)")
+
+
 def require_file(path: str | os.PathLike | None, flag: str) -> None:
     """UsageError unless `path` (given with `flag`) exists; None passes (the flag was not given)."""
     if path is not None and not Path(path).exists():

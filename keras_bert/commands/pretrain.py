@@ -10,9 +10,9 @@ from pathlib import Path
 from keras_bert.commands import (
     STRATEGIES,
     UsageError,
+    add_masking_arguments,
     non_negative_int,
     positive_int,
-    probability,
     require_file,
     require_files,
     require_strategy_environment,
@@ -42,14 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     data.add_argument("--train", nargs="+", metavar="FILE",
                       help="text files (default: the bundled corpus), or TFRecord files/patterns")
     data.add_argument("--vocabulary", help="vocab.txt for text input (default: uncased BERT's)")
-    data.add_argument("--sequence-length", type=positive_int, default=128,
-                      help="tokens per example, [CLS] and [SEP]s included")
-    data.add_argument("--max-predictions", type=positive_int, default=20,
-                      help="most masked tokens per sequence")
-    data.add_argument("--masked-lm-prob", type=probability, default=0.15,
-                      help="text input: share of tokens masked")
-    data.add_argument("--whole-word-masking", action="store_true",
-                      help="text input: mask whole words (a word's ## pieces with it)")
+    add_masking_arguments(data, note="text input: ")
     model = parser.add_argument_group("model")
     model.add_argument("--model", default="tiny",
                        help="preset to start from (its real weights where it has them, e.g. "

@@ -6,8 +6,8 @@ import argparse
 
 from keras_bert.commands import (
     UsageError,
+    add_masking_arguments,
     positive_int,
-    probability,
     require_file,
     require_files,
 )
@@ -27,14 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="text files, or 'bundled' for the bundled Jane Austen corpus")
     parser.add_argument("--vocabulary", required=True, help="WordPiece vocab.txt")
     parser.add_argument("--out", required=True, help="output folder for the .tfrecord shards")
-    parser.add_argument("--sequence-length", type=positive_int, default=128,
-                        help="tokens per example, [CLS] and [SEP]s included")
-    parser.add_argument("--max-predictions", type=positive_int, default=20,
-                        help="most masked tokens per sequence")
-    parser.add_argument("--masked-lm-prob", type=probability, default=0.15,
-                        help="share of tokens masked")
-    parser.add_argument("--whole-word-masking", action="store_true",
-                        help="mask whole words (a word's ## pieces with it)")
+    add_masking_arguments(parser)
     parser.add_argument("--dupe-factor", type=positive_int, default=10,
                         help="passes over the corpus with different masks")
     parser.add_argument("--short-seq-prob", type=float, default=0.1,
