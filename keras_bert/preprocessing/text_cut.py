@@ -61,12 +61,17 @@ def cut_text(
     first = tf.minimum(full_chars, max_tokens * chars_per_token)
 
     def needs_more(budget: tf.Tensor) -> tf.Tensor:
-        prefix = tf.strings.substr(text, tf.zeros_like(budget), budget, unit="UTF8_CHAR")
+        cut = budget < full_chars
+        # Only cut rows are tokenized here; a row that fits whole is never grown, and tokenizing
+        # it would double the work of every short request (the caller tokenizes the result).
+        prefix = tf.strings.substr(
+            text, tf.zeros_like(budget), tf.where(cut, budget, 0), unit="UTF8_CHAR"
+        )
         ids = tokenizer(prefix)
         if isinstance(ids, tf.Tensor):  # a dense (B, n) result when every row has n tokens
             ids = tf.RaggedTensor.from_tensor(ids)
         safe = _tokens_before_last_word(ids, continuation)
-        return (budget < full_chars) & (safe < max_tokens)
+        return cut & (safe < max_tokens)
 
     def body(budget: tf.Tensor, grow: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         budget = tf.where(grow, tf.minimum(2 * budget, full_chars), budget)
