@@ -157,9 +157,6 @@ class ServableModule(tf.Module):
         x.update(extra)
         return self.model(x, training=False)
 
-    def tokenize(self, text: tf.Tensor) -> tf.RaggedTensor:
-        return tf.cast(self.tokenizer(text), tf.int32)  # (B, None)
-
     def cut(self, text: tf.Tensor, max_tokens: int | None = None) -> tf.Tensor:
         """Each text cut to a prefix with the same first `max_tokens` tokens (default: what one
         segment of the packed sequence can hold), so long strings cost what short ones do."""

@@ -30,7 +30,8 @@ def backbone_from_config(config: dict) -> dict:
 
 def _is_text(value) -> bool:
     """Whether `value` (or its first leaf) holds strings: raw text for the preprocessor."""
-    leaf = tf.nest.flatten(value)[0] if tf.nest.flatten(value) else None
+    leaves = tf.nest.flatten(value)
+    leaf = leaves[0] if leaves else None
     if isinstance(leaf, tf.TensorSpec | tf.RaggedTensorSpec | tf.Tensor | tf.RaggedTensor):
         return leaf.dtype == tf.string
     if isinstance(leaf, str | bytes):
@@ -105,7 +106,9 @@ class TaskModel:
         if validation_data is not None:
             validation = keras.utils.unpack_x_y_sample_weight(validation_data) if isinstance(
                 validation_data, tuple) else (validation_data, None, None)
-            validation_data = self._raw_dataset(*validation, batch_size) or validation_data
+            raw_validation = self._raw_dataset(*validation, batch_size)
+            if raw_validation is not None:
+                validation_data = raw_validation
         if ds is None:
             return super().fit(x, y, batch_size=batch_size, sample_weight=sample_weight,
                                validation_data=validation_data, shuffle=shuffle, **kwargs)
