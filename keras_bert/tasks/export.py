@@ -94,10 +94,11 @@ def build_servable(task: str, model, tokenizer=None, **options) -> ServableModul
             QA's `max_context_bytes`, default `question_answering.servable.MAX_CONTEXT_BYTES`;
             `max_entities`, `top_k`, `max_masks`, `pooling`, `normalize`). None means "not given".
     """
-    task = registry.get(task).name
-    if task not in registry.names(export=True):
+    spec = registry.get(task)
+    task = spec.name
+    if spec.servable is None:
         raise ValueError(f"task {task!r} has no export; exportable: {', '.join(registry.names(export=True))}")
-    servable_class = registry.get(task).load("servable")
+    servable_class = spec.load("servable")
     unknown = set(options) - set(PREPROCESSOR_OPTIONS[task]) - set(SERVABLE_OPTIONS[task])
     if unknown:
         raise ValueError(f"{task}: options {sorted(unknown)} do not apply")
@@ -113,7 +114,10 @@ def build_servable(task: str, model, tokenizer=None, **options) -> ServableModul
             raise ValueError("token classification needs the tag names (model.label_names)")
         servable = servable_class(model, preprocessor, label_names, **servable_options)
     elif task == "embedding" and hasattr(model, "pooling"):  # a BertTextEmbedder: its own pooling
-        servable_options = {"pooling": model.pooling, "normalize": model.normalize, **servable_options}
+        saved = {"pooling": model.pooling, "normalize": model.normalize}
+        changes += [f"{k}: {saved[k]} -> {v}" for k, v in servable_options.items()
+                    if k in saved and saved[k] != v]
+        servable_options = {**saved, **servable_options}
         servable = servable_class(model.backbone, preprocessor, **servable_options)
     else:
         servable = servable_class(model, preprocessor, **servable_options)

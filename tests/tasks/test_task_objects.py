@@ -235,3 +235,4 @@ def test_embedder_exports_with_its_own_pooling_and_preprocessing(tokenizer):
     served = servable.signatures()["serving_default"](text=tf.constant(TEXTS))["embedding"].numpy()
     np.testing.assert_allclose(served, model.predict(TEXTS, verbose=0), atol=1e-5)
     np.testing.assert_allclose(np.linalg.norm(served, axis=-1), 1.0, atol=1e-5)
+    assert build_servable("embedding", model, pooling="mean").overrides == ["pooling: cls -> mean"]
