@@ -3,6 +3,7 @@ TensorFlow initialises, and kill -9 needs a separate process)."""
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -51,3 +52,37 @@ def free_ports(n: int) -> list[int]:
     for s in sockets:
         s.close()
     return ports
+
+
+def start_workers(script: str, args_of, count: int = 2) -> list[subprocess.Popen]:
+    """`count` processes running `python -c script *args_of(index)` as the workers of one
+    multi-worker cluster on free local ports (TF_CONFIG set per worker)."""
+    cluster = {"worker": [f"127.0.0.1:{p}" for p in free_ports(count)]}
+    procs = []
+    for index in range(count):
+        tf_config = json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})
+        procs.append(subprocess.Popen(
+            [sys.executable, "-c", script, *args_of(index)],
+            env=env(TF_CONFIG=tf_config), cwd=ROOT, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, text=True,
+        ))
+    return procs
+
+
+def finish_workers(procs: list[subprocess.Popen], timeout: int) -> list[str]:
+    """Each worker's output once all have exited 0 (any still running after an error is killed)."""
+    outputs = []
+    try:
+        for proc in procs:
+            outputs.append(proc.communicate(timeout=timeout)[0])
+    finally:
+        kill_workers(procs)
+    for proc, out in zip(procs, outputs, strict=True):
+        assert proc.returncode == 0, out[-3000:]
+    return outputs
+
+
+def kill_workers(procs: list[subprocess.Popen]) -> None:
+    for proc in procs:
+        if proc.poll() is None:
+            proc.kill()

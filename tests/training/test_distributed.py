@@ -3,15 +3,11 @@ train together and end with identical weights. Each run is a fresh process."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 
 from keras_bert.training.callbacks import read_scalars
-from tests.training._subprocess import ROOT, TINY, env, free_ports, run_cli
+from tests.training._subprocess import TINY, finish_workers, run_cli, start_workers
 
 STEPS = 6
 
@@ -51,27 +47,10 @@ print("STEP", result["step"], "LOSS", result["history"][-1]["loss"])
 
 
 def test_multi_worker_two_processes_identical_weights(tmp_path):
-    ports = free_ports(2)
-    cluster = {"worker": [f"127.0.0.1:{p}" for p in ports]}
-    procs = []
-    for index in range(2):
-        tf_config = json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})
-        procs.append(subprocess.Popen(
-            [sys.executable, "-c", WORKER,
-             str(tmp_path / "model"), str(tmp_path / f"weights{index}.npz")],
-            env=env(TF_CONFIG=tf_config), cwd=ROOT, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, text=True,
-        ))
-    outputs = []
-    try:
-        for proc in procs:
-            outputs.append(proc.communicate(timeout=240)[0])
-    finally:
-        for proc in procs:
-            if proc.poll() is None:
-                proc.kill()
-    for proc, out in zip(procs, outputs, strict=True):
-        assert proc.returncode == 0, out[-3000:]
+    procs = start_workers(WORKER, lambda index: [str(tmp_path / "model"),
+                                                 str(tmp_path / f"weights{index}.npz")])
+    outputs = finish_workers(procs, timeout=240)
+    for out in outputs:
         assert "STEP 6" in out
     w0, w1 = np.load(tmp_path / "weights0.npz"), np.load(tmp_path / "weights1.npz")
     assert len(w0.files) == len(w1.files) > 0

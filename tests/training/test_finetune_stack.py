@@ -23,7 +23,7 @@ from keras_bert.models.bert_classifier import BertClassifier
 from keras_bert.tasks import common
 from keras_bert.training.callbacks import StepCounter, ThroughputAndLearningRate, curves_figure
 from keras_bert.training.checkpoints import STATE_FILE, read_metadata
-from tests.training._subprocess import ROOT, env, free_ports
+from tests.training._subprocess import ROOT, env, finish_workers, kill_workers, start_workers
 
 TINY = dict(vocabulary_size=32, num_layers=1, num_heads=2, hidden_dim=8, intermediate_dim=16,
             max_sequence_length=16, dropout=0.0)
@@ -361,25 +361,13 @@ print("DONE")
 
 def test_multi_worker_finetuning_matches_single_process(tmp_path):
     init = tiny_init(tmp_path / "init")
-    ports = free_ports(2)
-    cluster = {"worker": [f"127.0.0.1:{p}" for p in ports]}
-    procs = []
-    for index in range(2):
-        tf_config = json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})
-        procs.append(subprocess.Popen(
-            [sys.executable, "-c", WORKER, init, str(tmp_path / "multi")],
-            env=env(TF_CONFIG=tf_config), cwd=ROOT, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, text=True,
-        ))
+    procs = start_workers(WORKER, lambda index: [init, str(tmp_path / "multi")])
     try:
         run_tiny(init, str(tmp_path / "single"), epochs=2)  # Meanwhile, the reference.
-        outputs = [proc.communicate(timeout=300)[0] for proc in procs]
-    finally:
-        for proc in procs:
-            if proc.poll() is None:
-                proc.kill()
-    for proc, out in zip(procs, outputs, strict=True):
-        assert proc.returncode == 0, out[-3000:]
+    except BaseException:
+        kill_workers(procs)
+        raise
+    for out in finish_workers(procs, timeout=300):
         assert "DONE" in out
     meta_multi, multi = _state(tmp_path / "multi")  # Written by the chief only.
     meta_single, single = _state(tmp_path / "single")
