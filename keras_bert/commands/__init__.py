@@ -14,6 +14,8 @@ from pathlib import Path
 
 # `tf.distribute` strategies a training command can run under (`keras_bert.training.strategies`).
 STRATEGIES = ("default", "one-device", "mirrored", "multi-worker", "tpu")
+PRECISIONS = ("float32", "mixed", "mixed_float16", "mixed_bfloat16")
+PRECISION_HELP = "'mixed': float16 on GPU, bfloat16 on CPU/TPU; float16 trains with loss scaling"
 
 
 class UsageError(Exception):

@@ -8,6 +8,8 @@ import json
 from pathlib import Path
 
 from keras_bert.commands import (
+    PRECISION_HELP,
+    PRECISIONS,
     STRATEGIES,
     UsageError,
     positive_int,
@@ -63,9 +65,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sequence-length", type=positive_int, default=None,
                         help="tokens per example (default per task: "
                              f"{_per_task('sequence_length')})")
-    parser.add_argument("--precision", choices=("float32", "mixed", "mixed_float16", "mixed_bfloat16"),
-                        default="float32", help="'mixed': float16 on GPU, bfloat16 on CPU/TPU; "
-                        "float16 trains with loss scaling")
+    parser.add_argument("--precision", choices=PRECISIONS, default="float32", help=PRECISION_HELP)
     parser.add_argument("--cased", action="store_true",
                         help="keep case and accents (a cased vocabulary); saved with the model")
     parser.add_argument("--max-examples", type=positive_int, default=None,

@@ -8,6 +8,8 @@ import json
 from pathlib import Path
 
 from keras_bert.commands import (
+    PRECISION_HELP,
+    PRECISIONS,
     STRATEGIES,
     UsageError,
     add_masking_arguments,
@@ -83,8 +85,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     opt.add_argument("--clipnorm", type=float, default=1.0, help="global-norm clip (0: off)")
     opt.add_argument("--accumulation-steps", type=positive_int, default=1,
                      help="batches per optimizer update (gradient accumulation)")
-    opt.add_argument("--precision", choices=("float32", "mixed", "mixed_float16", "mixed_bfloat16"),
-                     default="float32", help="'mixed': float16 on GPU, bfloat16 on CPU/TPU")
+    opt.add_argument("--precision", choices=PRECISIONS, default="float32", help=PRECISION_HELP)
     opt.add_argument("--jit", choices=("auto", "on", "off"), default="auto",
                      help="XLA; auto = on, except for CPU replicas of a distributed strategy")
 
