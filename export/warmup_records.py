@@ -53,15 +53,16 @@ def warmup_logs(servable, signatures: dict, methods: dict[str, str]) -> list[pre
     for key, function in sorted(signatures.items()):
         method = methods.get(key, "")
         spec = model_pb2.ModelSpec(signature_name=key)
-        if method in (CLASSIFY, REGRESS):
-            request_type = classification_pb2 if method == CLASSIFY else regression_pb2
-            request = (request_type.ClassificationRequest if method == CLASSIFY
-                       else request_type.RegressionRequest)(model_spec=spec)
+        if method == CLASSIFY:
+            request = classification_pb2.ClassificationRequest(model_spec=spec)
             request.input.example_list.examples.append(_example(servable.text_inputs))
-            log = (prediction_log_pb2.PredictionLog(
-                classify_log=prediction_log_pb2.ClassifyLog(request=request)) if method == CLASSIFY
-                else prediction_log_pb2.PredictionLog(
-                    regress_log=prediction_log_pb2.RegressLog(request=request)))
+            log = prediction_log_pb2.PredictionLog(
+                classify_log=prediction_log_pb2.ClassifyLog(request=request))
+        elif method == REGRESS:
+            request = regression_pb2.RegressionRequest(model_spec=spec)
+            request.input.example_list.examples.append(_example(servable.text_inputs))
+            log = prediction_log_pb2.PredictionLog(
+                regress_log=prediction_log_pb2.RegressLog(request=request))
         else:
             request = predict_pb2.PredictRequest(model_spec=spec)
             for name, value in _predict_inputs(function, servable.tokenizer).items():
