@@ -43,9 +43,6 @@ class QuestionAnsweringServable(ServableModule):
         max_context_bytes: int = MAX_CONTEXT_BYTES,
     ):
         super().__init__(model, preprocessor, chunk_size)
-        self.max_answer_length = preprocessor.max_answer_length
-        self.version_2_with_negative = preprocessor.version_2_with_negative
-        self.null_score_diff_threshold = preprocessor.null_score_diff_threshold
         self.max_context_bytes = int(max_context_bytes)
 
     def limits(self) -> dict[str, int]:
@@ -59,7 +56,7 @@ class QuestionAnsweringServable(ServableModule):
         logits = self.from_tokens(windows)
         return window_best_spans(
             logits["start_logits"], logits["end_logits"], windows["token_start"],
-            max_answer_length=self.max_answer_length,
+            max_answer_length=self.preprocessor.max_answer_length,
         )
 
     def from_text(self, question, context):
@@ -73,7 +70,7 @@ class QuestionAnsweringServable(ServableModule):
             windows["token_start"],
             windows["token_end"],
             windows["example_index"],
-            null_score_diff_threshold=self.null_score_diff_threshold,
-            version_2_with_negative=self.version_2_with_negative,
+            null_score_diff_threshold=self.preprocessor.null_score_diff_threshold,
+            version_2_with_negative=self.preprocessor.version_2_with_negative,
         )
         return {k: best[k] for k in ("answer", "score", "start_char", "end_char", "has_answer")}
