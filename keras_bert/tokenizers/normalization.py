@@ -200,14 +200,21 @@ def nonspacing_mark_class() -> str:
     return _char_class(_all_ranges()["mn"])
 
 
-def normalize_text(x: tf.Tensor, lowercase: bool) -> tf.Tensor:
+def normalize_text(
+    x: tf.Tensor,
+    lowercase: bool,
+    strip_accents: bool | None = None,
+    tokenize_chinese_chars: bool = True,
+) -> tf.Tensor:
     """The original `BasicTokenizer` on whole strings: `tf.string` (batch,) -> (batch,) normalised
     text whose words are separated by ASCII whitespace.
 
-    Words come out normalised (lower-cased, NFD, accents stripped when `lowercase`); punctuation
-    and CJK characters are words of their own. Invalid UTF-8 is dropped (the original decodes with
-    `errors="ignore"`).
+    Words come out normalised (lower-cased when `lowercase`; NFD with accents stripped when
+    `strip_accents`, which None sets to `lowercase`); punctuation and (when
+    `tokenize_chinese_chars`) CJK characters are words of their own. Invalid UTF-8 is dropped (the
+    original decodes with `errors="ignore"`).
     """
+    strip = lowercase if strip_accents is None else bool(strip_accents)
     # Only strings with non-ASCII bytes can hold invalid UTF-8: those get invalid bytes -> U+FFFD
     # (dropped with the other cleaned characters); pure ASCII skips the transcoding pass.
     wide = tf.where(tf.logical_not(tf.strings.regex_full_match(x, r"[\x00-\x7f]*")))
@@ -222,20 +229,29 @@ def normalize_text(x: tf.Tensor, lowercase: bool) -> tf.Tensor:
     x = tf.tensor_scatter_nd_update(x, wide, valid)
     x = tf.strings.regex_replace(x, dropped_class(), "")
     # Separators other than " \t\n\r" (which `split` handles) become spaces; CJK gets spaces.
-    if lowercase:
-        x = tf.strings.regex_replace(x, f"({cjk_class()})|{rare_separator_class()}", r" \1 ")
-        x = _lower_nfd_strip(x, wide)
+    cjk = f"{cjk_class()}|" if tokenize_chinese_chars else ""
+    if lowercase or strip:
+        if tokenize_chinese_chars:
+            x = tf.strings.regex_replace(x, f"({cjk_class()})|{rare_separator_class()}", r" \1 ")
+        else:
+            x = tf.strings.regex_replace(x, rare_separator_class(), " ")
+        x = _lower_nfd_strip(x, wide, lowercase=lowercase, strip=strip)
         x = tf.strings.regex_replace(x, f"({punctuation_class()})", r" \1 ")
     else:
         x = tf.strings.regex_replace(
-            x, f"({cjk_class()}|{punctuation_class()})|{rare_separator_class()}", r" \1 "
+            x, f"({cjk}{punctuation_class()})|{rare_separator_class()}", r" \1 "
         )
     return x  # only ASCII whitespace is left
 
 
-def split_words(x: tf.Tensor, lowercase: bool) -> tf.RaggedTensor:
+def split_words(
+    x: tf.Tensor,
+    lowercase: bool,
+    strip_accents: bool | None = None,
+    tokenize_chinese_chars: bool = True,
+) -> tf.RaggedTensor:
     """`normalize_text` split into words: `tf.string` (batch,) -> ragged (batch, words)."""
-    return tf.strings.split(normalize_text(x, lowercase))
+    return tf.strings.split(normalize_text(x, lowercase, strip_accents, tokenize_chinese_chars))
 
 
 def lower(x: tf.Tensor) -> tf.Tensor:
@@ -245,8 +261,11 @@ def lower(x: tf.Tensor) -> tf.Tensor:
     return tf.tensor_scatter_nd_update(tf.strings.lower(x), non_ascii, unicode_part)
 
 
-def _lower_nfd_strip(x: tf.Tensor, wide: tf.Tensor | None = None) -> tf.Tensor:
-    """Python `str.lower`, NFD, drop category Mn; `tf.string` (batch,) -> (batch,).
+def _lower_nfd_strip(
+    x: tf.Tensor, wide: tf.Tensor | None = None, lowercase: bool = True, strip: bool = True
+) -> tf.Tensor:
+    """Python `str.lower` (when `lowercase`), NFD and drop category Mn (when `strip`);
+    `tf.string` (batch,) -> (batch,).
 
     Lower-casing runs after cleaning and before punctuation splitting, so Python's final-sigma
     rule sees the same context (the whitespace token) as in the original. ASCII-only strings (most
@@ -255,10 +274,13 @@ def _lower_nfd_strip(x: tf.Tensor, wide: tf.Tensor | None = None) -> tf.Tensor:
     """
     non_ascii = _non_ascii(x) if wide is None else wide
     unicode_part = tf.gather_nd(x, non_ascii)
-    unicode_part = tf.strings.lower(unicode_part, encoding="utf-8")
-    unicode_part = tf_text.normalize_utf8(unicode_part, "NFD")
-    unicode_part = tf.strings.regex_replace(unicode_part, nonspacing_mark_class(), "")
-    return tf.tensor_scatter_nd_update(tf.strings.lower(x), non_ascii, unicode_part)
+    if lowercase:
+        unicode_part = tf.strings.lower(unicode_part, encoding="utf-8")
+    if strip:
+        unicode_part = tf_text.normalize_utf8(unicode_part, "NFD")
+        unicode_part = tf.strings.regex_replace(unicode_part, nonspacing_mark_class(), "")
+    ascii_part = tf.strings.lower(x) if lowercase else x
+    return tf.tensor_scatter_nd_update(ascii_part, non_ascii, unicode_part)
 
 
 def _non_ascii(x: tf.Tensor) -> tf.Tensor:

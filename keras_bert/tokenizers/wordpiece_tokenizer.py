@@ -36,7 +36,11 @@ class WordPieceTokenizer(keras.layers.Layer):
 
     Args:
         vocabulary: path to a `vocab.txt` or a list of tokens (index = id).
-        lowercase: lower-case, NFD and strip accents (uncased vocabularies); False keeps case.
+        lowercase: lower-case (uncased vocabularies); False keeps case.
+        strip_accents: NFD and drop accents (category Mn); None (default) follows `lowercase`, as
+            Hugging Face's `BertTokenizer` and the original (which strips exactly when uncased).
+        tokenize_chinese_chars: CJK ideographs are words of their own (the original); False keeps
+            them inside the surrounding word.
         max_input_chars_per_word: longer words (in characters) become the unknown token.
         unk_token, cls_token, sep_token, pad_token, mask_token: special tokens, looked up by name.
 
@@ -63,6 +67,8 @@ class WordPieceTokenizer(keras.layers.Layer):
         sep_token: str = "[SEP]",
         pad_token: str = "[PAD]",
         mask_token: str = "[MASK]",
+        strip_accents: bool | None = None,
+        tokenize_chinese_chars: bool = True,
         **kwargs,
     ):
         kwargs.setdefault("dtype", "int32")
@@ -71,6 +77,8 @@ class WordPieceTokenizer(keras.layers.Layer):
         self._allow_non_tensor_positional_args = True
 
         self.lowercase = bool(lowercase)
+        self.strip_accents = None if strip_accents is None else bool(strip_accents)
+        self.tokenize_chinese_chars = bool(tokenize_chinese_chars)
         self.max_input_chars_per_word = int(max_input_chars_per_word)
         self.unk_token, self.cls_token, self.sep_token = unk_token, cls_token, sep_token
         self.pad_token, self.mask_token = pad_token, mask_token
@@ -145,10 +153,21 @@ class WordPieceTokenizer(keras.layers.Layer):
             tf.constant(lengths, tf.int64),
             tf.constant(values, tf.int32),
         )
+        self._dotted_capital_i = (  # lower-casing without stripping: "İ" -> "i" U+0307
+            tf.constant([0x130], tf.int32),
+            tf.constant([0], tf.int64),
+            tf.constant([2], tf.int64),
+            tf.constant([0x69, 0x307], tf.int32),
+        )
         run_starts, run_codes = normalization.class_code_runs()
         self._class_runs = (tf.constant(run_starts, tf.int32), tf.constant(run_codes, tf.int32))
         # Direct table for the BMP (64K entries): one gather instead of a binary search.
         self._bmp_classes = tf.constant(normalization.bmp_class_codes(), tf.int32)
+
+    @property
+    def _strip(self) -> bool:
+        """Whether accents are stripped (`strip_accents`, None meaning `lowercase`)."""
+        return self.lowercase if self.strip_accents is None else self.strip_accents
 
     # ----------------------------------------------------------------------------- vocabulary
     @property
@@ -201,12 +220,19 @@ class WordPieceTokenizer(keras.layers.Layer):
     def tokenize(self, inputs) -> tf.RaggedTensor:
         """`tf.string` (batch,) -> ragged int32 (batch, None) ids (whole-string normalisation)."""
         x, scalar = _as_batch(inputs)
-        text = normalization.normalize_text(x, self.lowercase)  # words split by ASCII spaces
+        text = normalization.normalize_text(
+            x, self.lowercase, self.strip_accents, self.tokenize_chinese_chars
+        )  # words split by ASCII spaces
         # Words over the character limit -> a placeholder that can only give the unknown token.
         text = tf.strings.regex_replace(
             text, f"[^ \\t\\n\\r]{{{self.max_input_chars_per_word + 1},}}", f" {_LONG_WORD} "
         )
-        ids = tf.cast(self._wordpiece_text.tokenize(text), tf.int32)  # (batch, pieces)
+        if self.tokenize_chinese_chars:
+            ids = self._wordpiece_text.tokenize(text)  # (batch, pieces)
+        else:  # FastWordpiece's own pre-tokenizer would split CJK ideographs: split here
+            words = tf.strings.split(text)
+            ids = words.with_flat_values(self._wordpiece.tokenize(words.flat_values)).merge_dims(1, 2)
+        ids = tf.cast(ids, tf.int32)
         return ids[0] if scalar else ids
 
     def tokenize_with_offsets(self, inputs):
@@ -229,10 +255,12 @@ class WordPieceTokenizer(keras.layers.Layer):
         cp, row, start, code = (tf.gather(t, keep) for t in (cp, row, start, code))
         end = start + _utf8_length(cp)
         is_sep = tf.equal(code, normalization.SEPARATOR)
-        is_cjk = tf.equal(code, normalization.CJK)
+        is_cjk = tf.logical_and(tf.equal(code, normalization.CJK), self.tokenize_chinese_chars)
         n = tf.shape(cp, out_type=tf.int64)[0]
 
         # Normalised code points per character: norm (n, None); separators get none.
+        strip = self._strip
+        low = cp
         if self.lowercase:
             # Lower-case the cleaned text as a whole (final sigma needs context), one character
             # in -> one out. "İ" is the only character whose lower case is longer ("i̇"); "I"
@@ -260,8 +288,13 @@ class WordPieceTokenizer(keras.layers.Layer):
                 tf.strings.lower(joined, encoding="utf-8"), "UTF-8"
             ).flat_values
             low = tf.tensor_scatter_nd_update(low, in_wide_row[:, None], lowered)
-            # NFD + strip Mn per character from a table: (n,) lowered -> ragged (n, None).
-            keys, starts_, lengths_, values_ = self._decompositions
+            if not strip:  # "İ" lowers to "i̇" (two characters): expanded by the table below
+                low = tf.where(tf.equal(cp, 0x130), cp, low)
+        if strip or self.lowercase:
+            # NFD + strip Mn (or only "İ" -> "i̇") per character from a table: (n,) -> ragged.
+            keys, starts_, lengths_, values_ = (
+                self._decompositions if strip else self._dotted_capital_i
+            )
             # Only non-ASCII characters can change; look those up.
             wide = tf.where(tf.logical_and(low >= 128, tf.logical_not(is_sep)))[:, 0]
             wide_low = tf.gather(low, wide)
@@ -296,7 +329,7 @@ class WordPieceTokenizer(keras.layers.Layer):
         else:
             lengths = tf.where(is_sep, tf.constant(0, tf.int64), tf.ones_like(row))
             norm = tf.RaggedTensor.from_row_lengths(
-                tf.boolean_mask(cp, tf.logical_not(is_sep)), lengths
+                tf.boolean_mask(low, tf.logical_not(is_sep)), lengths
             )
         norm_len = tf.reduce_sum(tf.ragged.map_flat_values(_utf8_length, norm), axis=1)
         # Punctuation is decided after normalisation (U+1FEF -> "`"); it is always one character.
@@ -409,6 +442,8 @@ class WordPieceTokenizer(keras.layers.Layer):
             {
                 "vocabulary": None,  # an asset: `save_assets` / `load_assets`
                 "lowercase": self.lowercase,
+                "strip_accents": self.strip_accents,
+                "tokenize_chinese_chars": self.tokenize_chinese_chars,
                 "max_input_chars_per_word": self.max_input_chars_per_word,
                 "unk_token": self.unk_token,
                 "cls_token": self.cls_token,
