@@ -6,6 +6,7 @@ from keras_bert.preprocessing.ner_preprocessor import NerPreprocessor
 from keras_bert.preprocessing.pretraining_preprocessor import PretrainingPreprocessor
 from keras_bert.preprocessing.segment_packer import SegmentPacker
 from keras_bert.preprocessing.squad_preprocessor import SquadPreprocessor
+from keras_bert.preprocessing.summarization_preprocessor import SummarizationPreprocessor
 from keras_bert.preprocessing.text_preprocessor import TextPreprocessor
 
 __all__ = [
@@ -15,5 +16,6 @@ __all__ = [
     "PretrainingPreprocessor",
     "SegmentPacker",
     "SquadPreprocessor",
+    "SummarizationPreprocessor",
     "TextPreprocessor",
 ]

