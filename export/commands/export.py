@@ -50,8 +50,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "evaluation and saved with the model, else 0)")
     parser.add_argument("--max-entities", type=positive_int, default=16,
                         help="token-classification: most entities returned per text")
-    parser.add_argument("--top-k", type=positive_int, default=5,
-                        help="fill-mask: best tokens returned per [MASK]")
+    parser.add_argument("--top-k", type=positive_int, default=None,
+                        help="fill-mask: best tokens returned per [MASK] (default 5); "
+                             "summarization: sentences returned per document (default 3)")
     parser.add_argument("--max-masks", type=positive_int, default=4,
                         help="fill-mask: [MASK]s answered per text")
     parser.add_argument("--pooling", choices=("mean", "pooled", "cls"), default=None,

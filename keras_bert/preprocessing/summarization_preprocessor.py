@@ -43,7 +43,8 @@ class SummarizationPreprocessor(PackingPreprocessor):
         `token_ids`, `segment_ids`, `padding_mask` int32 (B, T); `sentence_positions` int32
         (B, S), each scored sentence's [CLS] position, -1 for sentences not scored; `encode`
         also returns `sentence_start`, `sentence_end` int32 (B, S), byte offsets of those
-        sentences in the document (end exclusive, -1 when not scored).
+        sentences in the document (end exclusive, -1 when not scored), and `text` string (B,),
+        the cut prefix of each document those offsets index.
     `map_batch(documents, labels=None, sample_weight=None)`: labels are 0/1 per sentence of the
         document as `split_sentences` splits it (ragged (B, None) or dense (B, >= 0)); returns
         `(x, y, sample_weight)` with y float32 (B, S) and sample_weight 1.0 on scored sentences.
@@ -122,6 +123,7 @@ class SummarizationPreprocessor(PackingPreprocessor):
         kept_end = tf.ragged.boolean_mask(ends, kept_rows)
         # A first sentence longer than the sequence spans the part of it in the cut prefix.
         return {
+            "text": cut,
             "token_ids": token_ids,
             "segment_ids": segment_ids,
             "padding_mask": mask,

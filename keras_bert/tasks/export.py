@@ -27,6 +27,7 @@ PREPROCESSOR_OPTIONS = {
     "token-classification": ("sequence_length",),
     "fill-mask": ("sequence_length",),
     "embedding": ("sequence_length",),
+    "summarization": ("sequence_length",),
 }
 SERVABLE_OPTIONS = {
     "classification": ("chunk_size",),
@@ -34,6 +35,7 @@ SERVABLE_OPTIONS = {
     "token-classification": ("max_entities", "chunk_size"),
     "fill-mask": ("top_k", "max_masks", "chunk_size"),
     "embedding": ("pooling", "normalize", "chunk_size"),
+    "summarization": ("top_k", "chunk_size"),
 }
 
 
