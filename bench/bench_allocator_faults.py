@@ -13,6 +13,8 @@ import os
 import subprocess
 import sys
 
+from machine import cpu_flags
+
 PROBE = r"""
 import json, os, resource
 import keras_bert  # sets the allocator default before TensorFlow allocates
@@ -35,16 +37,6 @@ print(json.dumps({"env": os.environ.get("TF_CPU_ALLOCATOR_USE_BFC"), "faults_per
 """
 
 
-def cpu_flags() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("flags"):
-                    wanted = ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "fma")
-                    return " ".join(x for x in line.split() if x in wanted)
-    except OSError:
-        pass
-    return "unknown"
 
 
 def probe(env_value: str | None) -> dict:

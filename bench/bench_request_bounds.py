@@ -28,6 +28,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from machine import cpu_flags
+
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -36,13 +38,6 @@ QUESTION = "Who was handsome, clever, and rich?"
 MB = 1024 * 1024
 
 
-def cpu_flags() -> str:
-    with open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("flags"):
-                wanted = ("avx2", "fma", "avx512f", "avx512_bf16", "amx_bf16")
-                return " ".join(x for x in line.split() if x in wanted)
-    return "unknown"
 
 
 def corpus_text(chars: int, offset: int = 0) -> str:

@@ -83,6 +83,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "span by more than this")
     parser.add_argument("--negative-window-rate", type=float, default=1.0,
                         help="qa: fraction of answer-less training windows kept (1: all)")
+    parser.add_argument("--answerable-only", action="store_true",
+                        help="qa: train and evaluate on answerable questions only (SQuAD v1.1 "
+                             "style: the model always answers); saved with the model")
     parser.add_argument("--seed", type=int, default=0, help="random seed (head weights, data order)")
     parser.add_argument("--jit", choices=("on", "off", "auto"), default="on",
                         help="XLA-compile the steps (Keras' auto turns it off on CPU)")
@@ -118,7 +121,7 @@ def config_from_args(args: argparse.Namespace):
         verbose=2 if args.quiet else 1, doc_stride=args.doc_stride,
         max_query_length=args.max_query_length, max_answer_length=args.max_answer_length,
         null_score_diff_threshold=args.null_score_diff_threshold,
-        negative_window_rate=args.negative_window_rate,
+        negative_window_rate=args.negative_window_rate, answerable_only=args.answerable_only,
         jit_compile={"auto": "auto", "on": True, "off": False}[args.jit],
     )
 

@@ -67,6 +67,7 @@ class RunConfig:
     max_answer_length: int = 30
     null_score_diff_threshold: float = 0.0
     negative_window_rate: float = 1.0  # training windows without an answer kept (1 = all)
+    answerable_only: bool = False  # drop unanswerable questions: SQuAD v1.1, always answers
     version_2_with_negative: bool = False  # set from the data
 
 

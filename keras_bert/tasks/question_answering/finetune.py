@@ -158,13 +158,22 @@ def make_preprocessor(tokenizer, config):
     )
 
 
+def answerable(examples: list[dict]) -> list[dict]:
+    """The questions with an answer (SQuAD v1.1 style training and evaluation)."""
+    return [e for e in examples if not e["is_impossible"]]
+
+
 def finetune(data: TaskData, config: common.RunConfig) -> dict:
     """Fine-tune `BertSpanQA`; keep the model with the best eval F1."""
     from keras_bert.models.bert_span_qa import BertSpanQA
 
-    config.version_2_with_negative = data.version_2_with_negative
-    train = common.subset(data.train, config.max_examples, config.seed)
-    evaluation = common.subset(data.eval, config.max_eval_examples, config.seed)
+    train, evaluation = data.train, data.eval
+    if config.answerable_only:
+        train, evaluation = answerable(train), answerable(evaluation)
+        print(f"  answerable only: {len(train)} train / {len(evaluation)} eval questions")
+    config.version_2_with_negative = data.version_2_with_negative and not config.answerable_only
+    train = common.subset(train, config.max_examples, config.seed)
+    evaluation = common.subset(evaluation, config.max_eval_examples, config.seed)
 
     def build_inputs(tokenizer):
         preprocessor = make_preprocessor(tokenizer, config)
