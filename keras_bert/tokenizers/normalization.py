@@ -11,7 +11,9 @@ The classes are generated from the running Python's `unicodedata` (not RE2's own
 whose Unicode version differs), so the in-graph tokenizer agrees with the Python reference by
 construction. The patterns (and the code-point tables) are constants: they are baked into the
 graph (and a SavedModel), so the loading process needs no Python tables. `normalize_text` /
-`split_words` apply the whole original normalisation to `tf.string` tensors.
+`split_words` apply the whole original normalisation to `tf.string` tensors; with
+`backend="core"` accents are stripped with the per-code-point table (`decomposition_table`)
+instead of tensorflow-text's NFD op, so the graph holds core TensorFlow ops only.
 """
 
 from __future__ import annotations
@@ -19,8 +21,8 @@ from __future__ import annotations
 import functools
 import unicodedata
 
+import numpy as np
 import tensorflow as tf
-import tensorflow_text as tf_text
 
 # The original's `_is_chinese_char` ranges (CJK Unified Ideographs and extensions, compatibility).
 CJK_RANGES: tuple[tuple[int, int], ...] = (
@@ -107,8 +109,6 @@ OTHER, DROPPED, SEPARATOR, CJK, PUNCTUATION = 0, 1, 2, 3, 4
 @functools.cache
 def class_code_runs() -> tuple[list[int], list[int]]:
     """All code points as runs: (run start code points, class code of each run), starting at 0."""
-    import numpy as np
-
     codes = np.zeros(0x110000, np.int8)
     for name, value in (
         ("cjk", CJK),
@@ -170,6 +170,44 @@ def decomposition_table() -> tuple[list[int], list[int], list[int], list[int]]:
     return keys, starts, lengths, values
 
 
+@functools.cache
+def _decomposition_arrays() -> tuple[np.ndarray, ...]:
+    keys, starts, lengths, values = decomposition_table()
+    return (
+        np.array(keys, np.int32),
+        np.array(starts, np.int64),
+        np.array(lengths, np.int64),
+        np.array(values, np.int32),
+    )
+
+
+def strip_accents_by_table(x: tf.Tensor) -> tf.Tensor:
+    """NFD + drop category Mn, per code point from `decomposition_table`, core TF ops only;
+    valid UTF-8 `tf.string` (batch,) -> (batch,).
+
+    Equal to NFD + dropping Mn except for canonical reordering of two adjacent non-Mn combining
+    marks (a per-character table cannot reorder them; no BERT vocabulary holds such a pair).
+    """
+    keys, starts, lengths, values = (tf.constant(a) for a in _decomposition_arrays())
+    cps = tf.strings.unicode_decode(x, "UTF-8")
+    cp = cps.flat_values
+    index = tf.minimum(tf.searchsorted(keys, cp, side="left"), tf.size(keys) - 1)
+    hit = tf.equal(tf.gather(keys, index), cp)
+    count = tf.where(hit, tf.gather(lengths, index), 1)  # code points each one becomes
+    source = tf.where(hit, tf.gather(starts, index), 0)
+    out = tf.ragged.range(count)  # (n, None) positions inside each replacement
+    owner = out.value_rowids()
+    new = tf.where(
+        tf.gather(hit, owner),
+        tf.gather(values, tf.gather(source, owner) + out.flat_values),
+        tf.gather(cp, owner),
+    )
+    row_lengths = tf.math.unsorted_segment_sum(count, cps.value_rowids(), cps.nrows())
+    return tf.strings.unicode_encode(
+        tf.RaggedTensor.from_row_lengths(new, row_lengths, validate=False), "UTF-8"
+    )
+
+
 def dropped_class() -> str:
     """RE2 class of dropped characters."""
     return _char_class(_all_ranges()["dropped"])
@@ -205,6 +243,7 @@ def normalize_text(
     lowercase: bool,
     strip_accents: bool | None = None,
     tokenize_chinese_chars: bool = True,
+    backend: str = "tf_text",
 ) -> tf.Tensor:
     """The original `BasicTokenizer` on whole strings: `tf.string` (batch,) -> (batch,) normalised
     text whose words are separated by ASCII whitespace.
@@ -212,7 +251,8 @@ def normalize_text(
     Words come out normalised (lower-cased when `lowercase`; NFD with accents stripped when
     `strip_accents`, which None sets to `lowercase`); punctuation and (when
     `tokenize_chinese_chars`) CJK characters are words of their own. Invalid UTF-8 is dropped (the
-    original decodes with `errors="ignore"`).
+    original decodes with `errors="ignore"`). `backend`: "tf_text" strips accents with
+    tensorflow-text's NFD op, "core" with `strip_accents_by_table` (core TensorFlow only).
     """
     strip = lowercase if strip_accents is None else bool(strip_accents)
     # Only strings with non-ASCII bytes can hold invalid UTF-8: those get invalid bytes -> U+FFFD
@@ -235,7 +275,7 @@ def normalize_text(
             x = tf.strings.regex_replace(x, f"({cjk_class()})|{rare_separator_class()}", r" \1 ")
         else:
             x = tf.strings.regex_replace(x, rare_separator_class(), " ")
-        x = _lower_nfd_strip(x, wide, lowercase=lowercase, strip=strip)
+        x = _lower_nfd_strip(x, wide, lowercase=lowercase, strip=strip, backend=backend)
         x = tf.strings.regex_replace(x, f"({punctuation_class()})", r" \1 ")
     else:
         x = tf.strings.regex_replace(
@@ -249,9 +289,12 @@ def split_words(
     lowercase: bool,
     strip_accents: bool | None = None,
     tokenize_chinese_chars: bool = True,
+    backend: str = "tf_text",
 ) -> tf.RaggedTensor:
     """`normalize_text` split into words: `tf.string` (batch,) -> ragged (batch, words)."""
-    return tf.strings.split(normalize_text(x, lowercase, strip_accents, tokenize_chinese_chars))
+    return tf.strings.split(
+        normalize_text(x, lowercase, strip_accents, tokenize_chinese_chars, backend)
+    )
 
 
 def lower(x: tf.Tensor) -> tf.Tensor:
@@ -262,7 +305,11 @@ def lower(x: tf.Tensor) -> tf.Tensor:
 
 
 def _lower_nfd_strip(
-    x: tf.Tensor, wide: tf.Tensor | None = None, lowercase: bool = True, strip: bool = True
+    x: tf.Tensor,
+    wide: tf.Tensor | None = None,
+    lowercase: bool = True,
+    strip: bool = True,
+    backend: str = "tf_text",
 ) -> tf.Tensor:
     """Python `str.lower` (when `lowercase`), NFD and drop category Mn (when `strip`);
     `tf.string` (batch,) -> (batch,).
@@ -276,7 +323,11 @@ def _lower_nfd_strip(
     unicode_part = tf.gather_nd(x, non_ascii)
     if lowercase:
         unicode_part = tf.strings.lower(unicode_part, encoding="utf-8")
-    if strip:
+    if strip and backend == "core":
+        unicode_part = strip_accents_by_table(unicode_part)
+    elif strip:
+        import tensorflow_text as tf_text  # noqa: PLC0415 (only the tf_text backend needs it)
+
         unicode_part = tf_text.normalize_utf8(unicode_part, "NFD")
         unicode_part = tf.strings.regex_replace(unicode_part, nonspacing_mark_class(), "")
     ascii_part = tf.strings.lower(x) if lowercase else x

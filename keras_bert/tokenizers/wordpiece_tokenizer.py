@@ -8,15 +8,17 @@ from collections.abc import Sequence
 
 import keras
 import tensorflow as tf
-import tensorflow_text as tf_text
 
 from keras_bert.tokenizers import normalization
+from keras_bert.tokenizers.core_wordpiece import CoreWordPiece
 from keras_bert.tokenizers.vocab_io import read_vocabulary, write_vocabulary
 
 _SUFFIX = "##"
 VOCABULARY_ASSET = "vocabulary.txt"
 # Stands for an over-long word in `tokenize`: private use, so cleaning removes it from any input.
 _LONG_WORD = "\ue000"
+# Which ops run the tokenizer: tensorflow-text's (NFD, FastWordpiece) or core TensorFlow's only.
+BACKENDS = ("tf_text", "core")
 
 
 @keras.saving.register_keras_serializable(package="keras_bert")
@@ -25,7 +27,9 @@ class WordPieceTokenizer(keras.layers.Layer):
 
     Normalisation (the original `BasicTokenizer`) runs in TF ops with character classes built from
     Python's `unicodedata` (see `normalization`); WordPiece (greedy longest-match-first, `##`) is
-    `tf_text.FastWordpieceTokenizer` with no normalisation of its own.
+    `tf_text.FastWordpieceTokenizer` with no normalisation of its own (`backend="tf_text"`), or
+    `CoreWordPiece` (`backend="core"`: core TensorFlow ops only, so a SavedModel holding the
+    tokenizer loads wherever TensorFlow runs, without tensorflow-text; same ids and offsets).
     - `__call__`/`tokenize`: whole-string regex normalisation, then FastWordpiece splits the
       normalised text itself (fast path).
     - `tokenize_with_offsets`: per code point (table lookups), so each piece maps back to bytes of
@@ -41,6 +45,8 @@ class WordPieceTokenizer(keras.layers.Layer):
             Hugging Face's `BertTokenizer` and the original (which strips exactly when uncased).
         tokenize_chinese_chars: CJK ideographs are words of their own (the original); False keeps
             them inside the surrounding word.
+        backend: "tf_text" (default: tensorflow-text's FastWordpiece and NFD ops, fastest) or
+            "core" (core TensorFlow ops only: portable exports; same ids and offsets).
         max_input_chars_per_word: longer words (in characters) become the unknown token.
         unk_token, cls_token, sep_token, pad_token, mask_token: special tokens, looked up by name.
 
@@ -69,6 +75,7 @@ class WordPieceTokenizer(keras.layers.Layer):
         mask_token: str = "[MASK]",
         strip_accents: bool | None = None,
         tokenize_chinese_chars: bool = True,
+        backend: str = "tf_text",
         **kwargs,
     ):
         kwargs.setdefault("dtype", "int32")
@@ -76,6 +83,11 @@ class WordPieceTokenizer(keras.layers.Layer):
         self._convert_input_args = False  # keep tf.string tensors as they are
         self._allow_non_tensor_positional_args = True
 
+        if backend not in BACKENDS:
+            raise ValueError(
+                f"WordPieceTokenizer: backend must be one of {', '.join(BACKENDS)}, got {backend!r}."
+            )
+        self.backend = backend
         self.lowercase = bool(lowercase)
         self.strip_accents = None if strip_accents is None else bool(strip_accents)
         self.tokenize_chinese_chars = bool(tokenize_chinese_chars)
@@ -124,6 +136,35 @@ class WordPieceTokenizer(keras.layers.Layer):
             ),
             default_value=self.unk_token,
         )
+        if _LONG_WORD in self._token_to_id:
+            raise ValueError("WordPieceTokenizer: the vocabulary may not contain U+E000.")
+        if self.backend == "core":
+            self._core_wordpiece = CoreWordPiece(
+                tokens, self.unk_token, self.max_input_chars_per_word
+            )
+        else:
+            self._build_fast_wordpiece(tokens)
+        keys, starts, lengths, values = normalization.decomposition_table()
+        self._decompositions = (
+            tf.constant(keys, tf.int32),
+            tf.constant(starts, tf.int64),
+            tf.constant(lengths, tf.int64),
+            tf.constant(values, tf.int32),
+        )
+        self._dotted_capital_i = (  # lower-casing without stripping: "İ" -> "i" U+0307
+            tf.constant([0x130], tf.int32),
+            tf.constant([0], tf.int64),
+            tf.constant([2], tf.int64),
+            tf.constant([0x69, 0x307], tf.int32),
+        )
+        run_starts, run_codes = normalization.class_code_runs()
+        self._class_runs = (tf.constant(run_starts, tf.int32), tf.constant(run_codes, tf.int32))
+        # Direct table for the BMP (64K entries): one gather instead of a binary search.
+        self._bmp_classes = tf.constant(normalization.bmp_class_codes(), tf.int32)
+
+    def _build_fast_wordpiece(self, tokens: list[str]) -> None:
+        import tensorflow_text as tf_text  # noqa: PLC0415 (only this backend needs it)
+
         # Normalisation is ours; FastWordpiece only splits single words. Words over the character
         # limit are replaced by the unknown token first, so the byte limit never triggers.
         self._wordpiece = tf_text.FastWordpieceTokenizer(
@@ -144,25 +185,6 @@ class WordPieceTokenizer(keras.layers.Layer):
             unknown_token=self.unk_token,
             no_pretokenization=False,
         )
-        if _LONG_WORD in self._token_to_id:
-            raise ValueError("WordPieceTokenizer: the vocabulary may not contain U+E000.")
-        keys, starts, lengths, values = normalization.decomposition_table()
-        self._decompositions = (
-            tf.constant(keys, tf.int32),
-            tf.constant(starts, tf.int64),
-            tf.constant(lengths, tf.int64),
-            tf.constant(values, tf.int32),
-        )
-        self._dotted_capital_i = (  # lower-casing without stripping: "İ" -> "i" U+0307
-            tf.constant([0x130], tf.int32),
-            tf.constant([0], tf.int64),
-            tf.constant([2], tf.int64),
-            tf.constant([0x69, 0x307], tf.int32),
-        )
-        run_starts, run_codes = normalization.class_code_runs()
-        self._class_runs = (tf.constant(run_starts, tf.int32), tf.constant(run_codes, tf.int32))
-        # Direct table for the BMP (64K entries): one gather instead of a binary search.
-        self._bmp_classes = tf.constant(normalization.bmp_class_codes(), tf.int32)
 
     @property
     def _strip(self) -> bool:
@@ -221,8 +243,13 @@ class WordPieceTokenizer(keras.layers.Layer):
         """`tf.string` (batch,) -> ragged int32 (batch, None) ids (whole-string normalisation)."""
         x, scalar = _as_batch(inputs)
         text = normalization.normalize_text(
-            x, self.lowercase, self.strip_accents, self.tokenize_chinese_chars
+            x, self.lowercase, self.strip_accents, self.tokenize_chinese_chars, self.backend
         )  # words split by ASCII spaces
+        if self.backend == "core":  # over-long words: CoreWordPiece gives the unknown token
+            words = tf.strings.split(text)
+            ids = words.with_flat_values(self._core_wordpiece.tokenize(words.flat_values))
+            ids = tf.cast(ids.merge_dims(1, 2), tf.int32)
+            return ids[0] if scalar else ids
         # Words over the character limit -> a placeholder that can only give the unknown token.
         text = tf.strings.regex_replace(
             text, f"[^ \\t\\n\\r]{{{self.max_input_chars_per_word + 1},}}", f" {_LONG_WORD} "
@@ -370,9 +397,12 @@ class WordPieceTokenizer(keras.layers.Layer):
         )
 
         too_long = tf.strings.length(words, unit="UTF8_CHAR") > self.max_input_chars_per_word
-        pieces, p_start, p_end = self._wordpiece.tokenize_with_offsets(
-            tf.where(too_long, self.unk_token, words)
-        )  # (words, pieces)
+        if self.backend == "core":
+            pieces, p_start, p_end = self._core_wordpiece.tokenize_with_offsets(words)
+        else:
+            pieces, p_start, p_end = self._wordpiece.tokenize_with_offsets(
+                tf.where(too_long, self.unk_token, words)
+            )  # (words, pieces)
         piece_word = pieces.value_rowids()
         p_start = p_start.flat_values
         p_end = tf.where(
@@ -444,6 +474,7 @@ class WordPieceTokenizer(keras.layers.Layer):
                 "lowercase": self.lowercase,
                 "strip_accents": self.strip_accents,
                 "tokenize_chinese_chars": self.tokenize_chinese_chars,
+                "backend": self.backend,
                 "max_input_chars_per_word": self.max_input_chars_per_word,
                 "unk_token": self.unk_token,
                 "cls_token": self.cls_token,
