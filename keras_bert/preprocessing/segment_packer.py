@@ -11,8 +11,9 @@ import tensorflow_text as tf_text
 class SegmentPacker(keras.layers.Layer):
     """Packs one or two token-id segments into fixed-length BERT inputs.
 
-    Truncation is longest-first (tf-text `RoundRobinTrimmer`, which keeps the same lengths as the
-    original `_truncate_seq_pair`: drop from the end of the longer segment, of B on a tie); then
+    Truncation is longest-first (the lengths of tf-text's `RoundRobinTrimmer` and of the original
+    `_truncate_seq_pair`: drop from the end of the longer segment, of B on a tie; computed in
+    core TensorFlow ops, so an export with the core tokenizer has no tensorflow-text op); then
     `combine_segments` adds start/end ids and `pad_model_inputs` pads.
 
     Args:
@@ -83,7 +84,7 @@ class SegmentPacker(keras.layers.Layer):
         unbatched = _rank(segments[0]) == 1
         segments = [_as_ragged(s, unbatched) for s in segments]  # (batch, None) int64
         budget = self.sequence_length - (len(segments) + 1)  # room left after the specials
-        trimmed = tf_text.RoundRobinTrimmer(max_seq_length=budget).trim(segments)
+        trimmed = _trim_longest_first(segments, budget)  # core ops (portable exports)
         token_ids, segment_ids = tf_text.combine_segments(
             trimmed, start_of_sequence_id=self.start_value, end_of_segment_id=self.end_value
         )
@@ -129,3 +130,17 @@ def _as_ragged(x, unbatched: bool) -> tf.RaggedTensor:
     elif unbatched:
         x = x[tf.newaxis]
     return tf.cast(x, tf.int64)
+
+
+def _trim_longest_first(segments: list[tf.RaggedTensor], budget: int) -> list[tf.RaggedTensor]:
+    """Keeps at most `budget` ids in all: A gets ceil(budget / 2) or what B leaves, B the rest."""
+    if len(segments) == 1:
+        return [segments[0][:, :budget]]
+    a, b = segments
+    len_a, len_b = a.row_lengths(), b.row_lengths()
+    keep_a = tf.minimum(len_a, tf.maximum((budget + 1) // 2, budget - len_b))
+    keep_b = tf.minimum(len_b, budget - keep_a)
+    return [
+        tf.ragged.boolean_mask(s, tf.ragged.range(n) < keep[:, None])
+        for s, n, keep in ((a, len_a, keep_a), (b, len_b, keep_b))
+    ]
