@@ -138,7 +138,7 @@ def _trim_longest_first(segments: list[tf.RaggedTensor], budget: int) -> list[tf
         return [segments[0][:, :budget]]
     a, b = segments
     len_a, len_b = a.row_lengths(), b.row_lengths()
-    keep_a = tf.minimum(len_a, tf.maximum((budget + 1) // 2, budget - len_b))
+    keep_a = tf.minimum(len_a, tf.maximum(budget - len_b, (budget + 1) // 2))
     keep_b = tf.minimum(len_b, budget - keep_a)
     return [
         tf.ragged.boolean_mask(s, tf.ragged.range(n) < keep[:, None])
