@@ -17,8 +17,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("task", nargs="?", choices=TASK_NAMES, default=None,
                         help="what the SavedModel answers (default: the saved task model's task)")
     parser.add_argument("--model", required=True,
-                        help="the model to read: a .keras task model (embedding / fill-mask: also a "
-                             "Hugging Face or TF1 checkpoint folder)")
+                        help="the model to read: a .keras task model, or a Hugging Face / TF1 "
+                             "checkpoint folder (a fine-tuned one gives its task, labels, casing "
+                             "and QA post-processing; embedding / fill-mask: also a bare encoder "
+                             "or pretraining checkpoint)")
     parser.add_argument("--out", required=True,
                         help="BASE/NAME/VERSION to write (VERSION numeric, must not exist)")
     parser.add_argument("--vocabulary", dest="vocab", metavar="PATH",
@@ -48,6 +50,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="question-answering (v2.0): answer empty when the null score beats "
                              "the best span by more than this (default: the threshold tuned in "
                              "evaluation and saved with the model, else 0)")
+    parser.add_argument("--qa-convention", dest="convention", choices=("original", "hf-pipeline"),
+                        default=None,
+                        help="question-answering: whose windowing and answer scoring: original "
+                             "(google-research/bert: --doc-stride is the step between windows, "
+                             "spans score summed logits) or hf-pipeline (transformers' QA pipeline: "
+                             "--doc-stride is the overlap, spans score the product of per-window "
+                             "probabilities) (default: as saved; a Hugging Face folder: "
+                             "hf-pipeline)")
     parser.add_argument("--max-entities", type=positive_int, default=16,
                         help="token-classification: most entities returned per text")
     parser.add_argument("--top-k", type=positive_int, default=None,
@@ -91,14 +101,19 @@ def run(args: argparse.Namespace) -> int:
         build_options,
         build_servable,
         find_vocabulary,
-        load_task_model,
+        load_task_model_and_source,
         task_of,
     )
     from keras_bert.tokenizers.wordpiece_tokenizer import WordPieceTokenizer
 
-    if args.task is None and not str(args.model).endswith(".keras"):
-        raise UsageError(f"name the task for a checkpoint folder (one of {', '.join(TASK_NAMES)})")
-    model = load_task_model(args.task, args.model)
+    try:
+        model, found = load_task_model_and_source(args.task, args.model)
+    except ValueError as error:  # a checkpoint holding another task, an unsupported setting
+        if type(error) is not ValueError:
+            raise
+        raise UsageError(str(error)) from None
+    if found:
+        print(found)
     task = args.task or task_of(model)
     if task is None:
         raise UsageError(f"{args.model} holds no task model: name the task (one of {', '.join(TASK_NAMES)})")
@@ -125,6 +140,7 @@ def run(args: argparse.Namespace) -> int:
             "max_answer_length": args.max_answer_length,
             "version_2_with_negative": args.version_2_with_negative,
             "null_score_diff_threshold": args.null_score_diff_threshold,
+            "convention": args.convention,
             "max_entities": args.max_entities,
             "top_k": args.top_k,
             "max_masks": args.max_masks,

@@ -7,7 +7,8 @@ from pathlib import Path
 
 from keras_bert.commands import UsageError, require_file
 
-HELP = "Convert a Hugging Face or original BERT checkpoint to .keras (or a .keras/HF folder to HF)."
+HELP = ("Convert a Hugging Face or original BERT checkpoint (fine-tuned ones become their task model "
+        "with its preprocessor) to .keras, or a .keras/HF folder to a Hugging Face folder.")
 OLD_SPELLINGS = {"--from": "--model"}
 
 
@@ -21,7 +22,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="format of --model (auto: detected from the files)")
     parser.add_argument("--to", choices=("keras", "hf"), default="keras", help="output format")
     parser.add_argument("--heads", choices=("auto", "pretraining", "none"), default="auto",
-                        help="keep the MLM/NSP heads (auto: when the checkpoint has them)")
+                        help="auto: a fine-tuned checkpoint becomes its task model with its "
+                             "preprocessor (task from config.json's architectures or the head "
+                             "tensors; labels, casing, sequence length from its files), a "
+                             "pretraining one a pretrainer, a bare encoder a backbone; pretraining: "
+                             "backbone + MLM/NSP heads; none: backbone only")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -36,9 +41,16 @@ def run(args: argparse.Namespace) -> int:
 
     if source in presets.PRESETS:
         source = presets.weights_dir(source) or source
-    model = convert.load_model(
-        source, format=None if args.format == "auto" else args.format, heads=args.heads
-    )
+    try:
+        model, found = convert.load_model_and_task(
+            source, format=None if args.format == "auto" else args.format, heads=args.heads
+        )
+    except ValueError as error:
+        if isinstance(error, convert.CorruptCheckpointError | convert.WeightMismatchError):
+            raise
+        raise UsageError(str(error)) from None
+    if found is not None:
+        print(found.describe())
     if args.to == "hf":
         convert.save_hf(model, args.out)
     else:

@@ -25,7 +25,14 @@ from keras_bert.convert.integrity import (
     check_zip_archive,
     one_line,
 )
+from keras_bert.convert.task_checkpoint import (
+    FoundTask,
+    detect_task,
+    load_task,
+    read_raw_checkpoint,
+)
 from keras_bert.convert.tf1_checkpoint import read_tf1_checkpoint
+from keras_bert.convert.tokenizer_files import read_tokenizer_settings, write_tokenizer_files
 from keras_bert.convert.weight_map import WeightMismatchError, assign_state, model_bindings
 from keras_bert.models import BertBackbone, BertPretrainer
 
@@ -85,18 +92,38 @@ def load_pretrainer(path: str | os.PathLike, format: str | None = None, **overri
 
 
 def load_model(path: str | os.PathLike, format: str | None = None, heads: str = "auto"):
-    """Loads any supported checkpoint. heads: "auto" (pretrainer if the checkpoint has cls.*),
-    "pretraining" or "none" (backbone only)."""
+    """Loads any supported checkpoint. heads: "auto" (the task model of a fine-tuned checkpoint,
+    with its preprocessor, see `load_task`; a backbone for a bare encoder), "pretraining" or
+    "none" (backbone only)."""
+    return load_model_and_task(path, format, heads)[0]
+
+
+def load_model_and_task(path: str | os.PathLike, format: str | None = None, heads: str = "auto",
+                        task: str | None = None) -> tuple[object, FoundTask | None]:
+    """`load_model`, and what was found in the checkpoint (None for a `.keras` file or an explicit
+    `heads`). `task`: the task wanted (ValueError when the checkpoint holds another)."""
     format = format or detect_format(path)
     if format == "keras":
         check_zip_archive(path, REDOWNLOAD_ADVICE)
         try:
-            return keras.saving.load_model(path, compile=False)
+            return keras.saving.load_model(path, compile=False), None
         except zipfile.BadZipFile as error:  # A member fails its CRC check.
             raise CorruptCheckpointError(path, f"damaged ({one_line(error)})", REDOWNLOAD_ADVICE) from error
     if heads == "auto":
-        heads = "pretraining" if has_pretraining_heads(read_checkpoint(path, format)[1]) else "none"
-    return load_pretrainer(path, format) if heads == "pretraining" else load_backbone(path, format)
+        config, state = read_raw_checkpoint(path, format)
+        found = detect_task(config, state, format)
+        if task is not None and found.task != task:
+            raise ValueError(f"{path} holds {found.task or 'no task head'} ({found.describe()}), not {task}")
+        if found.task is None:
+            return load_backbone(path, format), found
+        try:
+            return load_task(path, format)
+        except FileNotFoundError:  # no vocabulary beside the weights: the bare heads
+            if found.task != "fill-mask":
+                raise
+            found.detail.append("no vocabulary in the folder: model without a preprocessor")
+            return load_pretrainer(path, format), found
+    return (load_pretrainer(path, format) if heads == "pretraining" else load_backbone(path, format)), None
 
 
 __all__ = [
@@ -105,8 +132,12 @@ __all__ = [
     "detect_format",
     "load_backbone",
     "load_model",
+    "load_model_and_task",
     "load_pretrainer",
+    "load_task",
     "load_weights",
     "read_checkpoint",
+    "read_tokenizer_settings",
     "save_hf",
+    "write_tokenizer_files",
 ]

@@ -114,21 +114,74 @@ def has_pretraining_heads(state: dict[str, np.ndarray]) -> bool:
     return any(name.startswith("cls.") for name in state)
 
 
-def save_hf(model, folder: str | os.PathLike) -> Path:
-    """Writes a backbone (as BertModel) or a pretrainer (as BertForPreTraining) to a HF folder."""
+# Our model class -> the Hugging Face architecture it is written as.
+HF_ARCHITECTURES = {
+    "BertClassifier": "BertForSequenceClassification",
+    "BertTokenTagger": "BertForTokenClassification",
+    "BertSpanQA": "BertForQuestionAnswering",
+    "BertPretrainer": "BertForPreTraining",
+}
+# Hugging Face builds these without a pooler (add_pooling_layer=False).
+_NO_POOLER = ("BertForTokenClassification", "BertForQuestionAnswering")
+
+
+def hf_architecture(model) -> str:
+    """The Hugging Face class a model of ours is written as (`BertModel` for a backbone or an
+    embedder)."""
+    return next((HF_ARCHITECTURES[c.__name__] for c in type(model).__mro__ if c.__name__ in HF_ARCHITECTURES),
+                "BertModel")
+
+
+def hf_head_config(model) -> dict:
+    """config.json entries of a classification / token-classification head: `id2label`,
+    `label2id`, and for sequence classification `problem_type`."""
+    num = getattr(model, "num_classes", None)
+    if num is None or not hasattr(model, "backbone"):
+        return {}
+    labels = list(getattr(model, "label_names", None) or [f"LABEL_{i}" for i in range(num)])
+    config = {"id2label": {str(i): name for i, name in enumerate(labels)},
+              "label2id": {name: i for i, name in enumerate(labels)}}
+    if hf_architecture(model) == "BertForSequenceClassification":
+        regression = getattr(model, "regression", False)
+        config["problem_type"] = "regression" if regression else "single_label_classification"
+    return config
+
+
+def save_hf(model, folder: str | os.PathLike, tokenizer=None) -> Path:
+    """Writes a model as a Hugging Face folder that `AutoModelFor*` and `AutoTokenizer` load.
+
+    A backbone or embedder becomes `BertModel`, a pretrainer `BertForPreTraining`, a
+    `BertClassifier` `BertForSequenceClassification` (`problem_type` regression or single-label,
+    `id2label`/`label2id`), a `BertTokenTagger` `BertForTokenClassification`, a `BertSpanQA`
+    `BertForQuestionAnswering`. With a tokenizer (default: the one of `model.preprocessor`) the
+    folder also gets `vocab.txt`, `tokenizer_config.json` and `special_tokens_map.json`
+    (`model_max_length` = the preprocessor's sequence length).
+    """
+    from keras_bert.convert.tokenizer_files import write_tokenizer_files
+
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    is_pretrainer = hasattr(model, "mlm_head")
-    backbone = model.backbone if is_pretrainer else model
+    architecture = hf_architecture(model)
+    backbone = getattr(model, "backbone", model)
     state = read_state(model_bindings(model))
-    if is_pretrainer:
-        state = {(k if k.startswith("cls.") else f"bert.{k}"): v for k, v in state.items()}
+    if architecture in _NO_POOLER:
+        state = {k: v for k, v in state.items() if not k.startswith("pooler.")}
+    if architecture != "BertModel":  # task heads sit beside the `bert.` encoder
+        heads = ("cls.", "classifier.", "qa_outputs.")
+        state = {(k if k.startswith(heads) else f"bert.{k}"): v for k, v in state.items()}
+    if "cls.predictions.bias" in state:
         state["cls.predictions.decoder.bias"] = state["cls.predictions.bias"]
-    architectures = ["BertForPreTraining"] if is_pretrainer else ["BertModel"]
     write_safetensors(folder / "model.safetensors", state)
-    config = hf_config_from_backbone(backbone, architectures)
+    config = hf_config_from_backbone(backbone, [architecture])
+    config.update(hf_head_config(model))
     text = (json.dumps(config, indent=2) + "\n").encode()
     write_atomically(folder / "config.json", lambda f: f.write(text))
+    preprocessor = getattr(model, "preprocessor", None)
+    if tokenizer is None and preprocessor is not None:
+        tokenizer = preprocessor.tokenizer
+    if tokenizer is not None:
+        length = getattr(preprocessor, "sequence_length", None)
+        write_tokenizer_files(tokenizer, folder, model_max_length=length)
     return folder
 
 
@@ -137,7 +190,9 @@ __all__ = [
     "WeightMismatchError",
     "backbone_kwargs_from_hf_config",
     "has_pretraining_heads",
+    "hf_architecture",
     "hf_config_from_backbone",
+    "hf_head_config",
     "read_hf_folder",
     "read_json_config",
     "save_hf",

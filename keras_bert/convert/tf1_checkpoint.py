@@ -20,6 +20,12 @@ _SPECIAL = {
     "cls/predictions/output_bias": ("cls.predictions.bias", False),
     "cls/seq_relationship/output_weights": ("cls.seq_relationship.weight", False),  # (2, H)
     "cls/seq_relationship/output_bias": ("cls.seq_relationship.bias", False),
+    # Fine-tuned heads: run_classifier.py (num_labels, H) and run_squad.py (2, H; column 0 = start),
+    # both applied with transpose_b=True, i.e. already in (out, in) orientation.
+    "output_weights": ("classifier.weight", False),
+    "output_bias": ("classifier.bias", False),
+    "cls/squad/output_weights": ("qa_outputs.weight", False),
+    "cls/squad/output_bias": ("qa_outputs.bias", False),
 }
 
 
@@ -33,7 +39,7 @@ def canonical_name(tf1_name: str) -> tuple[str, bool] | None:
         return None
     if tf1_name in _SPECIAL:
         return _SPECIAL[tf1_name]
-    if not tf1_name.startswith(("bert/", "cls/")):
+    if not tf1_name.startswith(("bert/", "cls/predictions/")):
         return None
     name = tf1_name.removeprefix("bert/")
     name = re.sub(r"layer_(\d+)", r"layer.\1", name).replace("/", ".")

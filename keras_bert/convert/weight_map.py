@@ -1,8 +1,9 @@
 """Bindings between our variables and canonical (Hugging Face BertModel-style) tensor names.
 
 Canonical names are Hugging Face's without the `bert.` prefix (`embeddings.word_embeddings.weight`,
-`encoder.layer.0.attention.self.query.weight`, ...) plus `cls.*` for the pretraining heads; arrays
-are in Hugging Face orientation (dense weights are (out, in)). Every importer translates its format
+`encoder.layer.0.attention.self.query.weight`, ...) plus `cls.*` for the pretraining heads and the
+task heads under Hugging Face's names (`classifier.*` for sequence and token classification,
+`qa_outputs.*` for span QA); arrays are in Hugging Face orientation (dense weights are (out, in)). Every importer translates its format
 into this one dict, so validation and assignment live here once.
 """
 
@@ -88,9 +89,32 @@ def pretrainer_bindings(pretrainer) -> list[Binding]:
     ]
 
 
+# Task head layer (ours) -> canonical (Hugging Face) head name.
+TASK_HEADS = {"logits": "classifier", "span_logits": "qa_outputs"}
+POOLER = ("pooler.dense.weight", "pooler.dense.bias")
+NSP_HEAD = ("cls.seq_relationship.weight", "cls.seq_relationship.bias")
+
+
+def task_head_bindings(model) -> list[Binding]:
+    """Bindings of a task model's own head (`logits` of BertClassifier / BertTokenTagger,
+    `span_logits` of BertSpanQA: column 0 start, 1 end, as Hugging Face's `qa_outputs`); none for a
+    model without a head (BertTextEmbedder)."""
+    for layer_name, canonical in TASK_HEADS.items():
+        try:
+            layer = model.get_layer(layer_name)
+        except ValueError:
+            continue
+        return _dense(canonical, layer)
+    return []
+
+
 def model_bindings(model) -> list[Binding]:
-    """Bindings for a backbone or a pretrainer."""
-    return pretrainer_bindings(model) if hasattr(model, "mlm_head") else backbone_bindings(model)
+    """Bindings for a backbone, a pretrainer or a task model with a dense head."""
+    if hasattr(model, "mlm_head"):
+        return pretrainer_bindings(model)
+    if hasattr(model, "backbone"):  # BertClassifier, BertTokenTagger, BertSpanQA, BertTextEmbedder
+        return [*backbone_bindings(model.backbone), *task_head_bindings(model)]
+    return backbone_bindings(model)
 
 
 def read_state(bindings: list[Binding]) -> dict[str, np.ndarray]:
@@ -99,15 +123,21 @@ def read_state(bindings: list[Binding]) -> dict[str, np.ndarray]:
 
 
 def assign_state(
-    bindings: list[Binding], state: dict[str, np.ndarray], source: str = "checkpoint"
+    bindings: list[Binding],
+    state: dict[str, np.ndarray],
+    source: str = "checkpoint",
+    optional: tuple[str, ...] = (),
 ) -> list[str]:
     """Checks that `state` covers every binding with the right shape, then assigns all of it.
 
     Nothing is assigned unless everything fits. Returns the names in `state` that were not used.
+    Names in `optional` may be missing (those variables keep their initial values: Hugging Face's
+    token-classification, QA and masked-LM models have no pooler, masked-LM no NSP head).
 
     Raises:
         WeightMismatchError: naming each missing tensor and each shape mismatch (both shapes).
     """
+    bindings = [b for b in bindings if b.name in state or b.name not in optional]
     problems = []
     for binding in bindings:
         if binding.name not in state:

@@ -42,6 +42,11 @@ def _fill_rows(lengths: tf.Tensor, value: int) -> tf.RaggedTensor:
     )
 
 
+ORIGINAL = "original"
+HF_PIPELINE = "hf-pipeline"
+CONVENTIONS = (ORIGINAL, HF_PIPELINE)
+
+
 @keras.saving.register_keras_serializable(package="keras_bert")
 class SquadPreprocessor(PackingPreprocessor):
     """Tokenize, truncate the question, split the context into overlapping windows and pack.
@@ -50,11 +55,22 @@ class SquadPreprocessor(PackingPreprocessor):
         tokenizer: a `WordPieceTokenizer` (needs `tokenize_with_offsets` and special-token ids).
         packer: a `SegmentPacker(sequence_length, cls, sep, pad)`; built from the tokenizer if None.
         sequence_length: tokens per window, T.
-        doc_stride: context tokens between successive window starts (google-research/bert: 128).
+        doc_stride: with the "original" convention, context tokens between successive window
+            starts (google-research/bert's `doc_stride`); with "hf-pipeline", context tokens two
+            successive windows share (Hugging Face's `doc_stride`, the tokenizer's `stride`).
         max_query_length: question tokens kept (the rest dropped).
         max_answer_length, null_score_diff_threshold, version_2_with_negative: how answers are
             read from the windows' logits (`squad_postprocessing`); kept here so the settings a
             model was trained and tuned with travel with it into evaluation and exports.
+        convention: whose windowing and answer scoring: "original" (google-research/bert's
+            run_squad.py, ours: `doc_stride` is the step, a span scores the sum of its start and
+            end logits, best across windows; null = [CLS] sum, lowest over windows) or
+            "hf-pipeline" (transformers' `QuestionAnsweringPipeline`: `doc_stride` is the overlap,
+            per-window softmax of start and end logits over the context and [CLS], a span scores
+            the product of its probabilities, widened to whole words, equal texts summed across
+            candidates; null = [CLS] product, lowest over windows, answered empty only when it
+            beats the best span, `handle_impossible_answer` being `version_2_with_negative`).
+            Models imported from a Hugging Face folder keep "hf-pipeline".
 
     `windows(question, context, answer_start, answer_end)` takes (B,) tensors and returns a dict of
     W >= B windows:
@@ -77,8 +93,11 @@ class SquadPreprocessor(PackingPreprocessor):
         max_answer_length: int = 30,
         null_score_diff_threshold: float = 0.0,
         version_2_with_negative: bool = False,
+        convention: str = ORIGINAL,
         **kwargs,
     ):
+        if convention not in CONVENTIONS:
+            raise ValueError(f"convention must be one of {CONVENTIONS}, got {convention!r}")
         if max_query_length + 3 >= sequence_length:
             raise ValueError(
                 f"max_query_length={max_query_length} leaves no room for context in "
@@ -86,12 +105,19 @@ class SquadPreprocessor(PackingPreprocessor):
             )
         if doc_stride <= 0:
             raise ValueError(f"doc_stride must be positive, got {doc_stride}")
+        if convention == HF_PIPELINE and doc_stride >= sequence_length - max_query_length - 3:
+            raise ValueError(
+                f"doc_stride={doc_stride} (the overlap of windows, hf-pipeline convention) leaves no "
+                f"step in windows of {sequence_length} tokens with questions of up to "
+                f"{max_query_length} tokens"
+            )
         super().__init__(tokenizer, sequence_length, packer, **kwargs)
         self.doc_stride = int(doc_stride)
         self.max_query_length = int(max_query_length)
         self.max_answer_length = int(max_answer_length)
         self.null_score_diff_threshold = float(null_score_diff_threshold)
         self.version_2_with_negative = bool(version_2_with_negative)
+        self.convention = convention
 
     def get_config(self) -> dict:
         return {
@@ -101,6 +127,7 @@ class SquadPreprocessor(PackingPreprocessor):
             "max_answer_length": self.max_answer_length,
             "null_score_diff_threshold": self.null_score_diff_threshold,
             "version_2_with_negative": self.version_2_with_negative,
+            "convention": self.convention,
         }
 
     def call(self, question, context):
@@ -137,13 +164,16 @@ class SquadPreprocessor(PackingPreprocessor):
         q_len = tf.cast(q_ids.row_lengths(), tf.int32)  # (B,)
         n_ctx = tf.cast(c_ids.row_lengths(), tf.int32)  # (B,)
         span = self.sequence_length - q_len - 3  # context tokens per window, (B,)
-        stride = self.doc_stride
+        if self.convention == HF_PIPELINE:  # doc_stride is the overlap: step = window - overlap
+            step = tf.maximum(span - self.doc_stride, 1)  # (B,); >= 1 by the check in __init__
+        else:
+            step = tf.fill(tf.shape(span), tf.constant(self.doc_stride, tf.int32))  # (B,)
         extra = tf.maximum(n_ctx - span, 0)
-        num_windows = 1 + (extra + stride - 1) // stride  # (B,)
+        num_windows = 1 + (extra + step - 1) // step  # (B,)
 
         example_index = tf.repeat(tf.range(tf.size(num_windows)), num_windows)  # (W,)
         window_number = tf.ragged.range(num_windows).flat_values  # (W,)
-        win_start = window_number * stride  # first context token of each window, (W,)
+        win_start = window_number * tf.gather(step, example_index)  # first context token, (W,)
         win_len = tf.minimum(
             tf.gather(span, example_index), tf.gather(n_ctx, example_index) - win_start
         )  # (W,)

@@ -22,7 +22,7 @@ PREPROCESSOR_OPTIONS = {
     "classification": ("sequence_length", "label_names", "pair"),
     "question-answering": (
         "sequence_length", "doc_stride", "max_query_length", "max_answer_length",
-        "null_score_diff_threshold", "version_2_with_negative",
+        "null_score_diff_threshold", "version_2_with_negative", "convention",
     ),
     "token-classification": ("sequence_length",),
     "fill-mask": ("sequence_length",),
@@ -109,6 +109,10 @@ def build_servable(task: str, model, tokenizer=None, **options) -> ServableModul
     preprocessor, changes = resolve_preprocessor(task, model, tokenizer, **pre_options)
     if task == "classification":
         label_names = preprocessor.label_names or getattr(model, "label_names", None)
+        if getattr(model, "regression", False):  # one value: Regress API instead of Classify
+            from keras_bert.tasks.classification.servable import RegressionServable
+
+            servable_class = RegressionServable
         servable = servable_class(model, preprocessor, label_names, preprocessor.pair, **servable_options)
     elif task == "token-classification":
         label_names = getattr(model, "label_names", None)
@@ -127,14 +131,23 @@ def build_servable(task: str, model, tokenizer=None, **options) -> ServableModul
     return servable
 
 
-def load_task_model(task: str, path: str | os.PathLike) -> Any:
-    """A `.keras` task model, or for embedding / fill-mask a checkpoint folder (HF or TF1)."""
+def load_task_model(task: str | None, path: str | os.PathLike) -> Any:
+    """A `.keras` task model, or a checkpoint folder (Hugging Face or TF1): a fine-tuned one becomes
+    its task model with the preprocessor its files imply (`keras_bert.convert.load_task`); for
+    embedding / fill-mask also a bare encoder / pretraining checkpoint."""
+    return load_task_model_and_source(task, path)[0]
+
+
+def load_task_model_and_source(task: str | None, path: str | os.PathLike) -> tuple[Any, str | None]:
+    """`load_task_model`, and for a checkpoint folder one line saying what was found in it."""
     for name in registry.names(export=True):  # register the task model and preprocessor classes
         registry.get(name).load("model"), registry.get(name).load("preprocessor")
-    from keras_bert.convert import load_model
+    from keras_bert.convert import load_model_and_task
 
-    heads = "pretraining" if task in ("fill-mask", None) else "none"
-    return load_model(path, heads=heads)
+    if task == "embedding":
+        return load_model_and_task(path, heads="none")[0], None
+    model, found = load_model_and_task(path, heads="auto", task=task)
+    return model, None if found is None else found.describe()
 
 
 def find_vocabulary(model_path: str | os.PathLike, vocab: str | None) -> str:

@@ -1,10 +1,11 @@
-"""Classification servable: text [, text_pair] -> label, label_id, probabilities; + Classify API."""
+"""Classification servable: text [, text_pair] -> label, label_id, probabilities; + Classify API.
+A regression head (`BertClassifier(regression=True)`) exports `RegressionServable`: value; + Regress API."""
 
 from __future__ import annotations
 
 import tensorflow as tf
 
-from keras_bert.export.method_names import CLASSIFY
+from keras_bert.export.method_names import CLASSIFY, REGRESS
 from keras_bert.export.servable import ServableModule, text_spec, trim_padding
 
 
@@ -59,3 +60,33 @@ class ClassificationServable(ServableModule):
         batch = tf.shape(inputs)[0]
         classes = tf.tile(self.label_names[None, :], [batch, 1])
         return {"classes": classes, "scores": out["probabilities"]}
+
+
+class RegressionServable(ClassificationServable):
+    """A regression head's export: `serving_default(text[, text_pair])` -> `score` float32 (B,),
+    the predicted value; `regress` takes serialized tf.Examples (features `text` [, `text_pair`])
+    for TF Serving's Regress API: `outputs` (B,). Token-id signatures return `score`.
+
+    Args: as `ClassificationServable` (`label_names` is ignored: one unnamed output).
+    """
+
+    extra_signature_specs = {
+        "regress": ("from_regress_examples", (text_spec("inputs"),), REGRESS),
+    }
+
+    def __init__(self, model, preprocessor, label_names=None, pair: bool = False,
+                 chunk_size: int | None = None):
+        num_outputs = int(model.outputs[0].shape[-1])
+        if num_outputs != 1:
+            raise ValueError(f"a regression export needs one output, the model has {num_outputs}")
+        super().__init__(model, preprocessor, ["score"], pair, chunk_size)
+
+    def from_tokens(self, inputs):
+        return {"score": tf.cast(self.run_model(inputs), tf.float32)[:, 0]}  # (B,)
+
+    def from_regress_examples(self, inputs):
+        features = {"text": tf.io.FixedLenFeature([], tf.string)}
+        if self.pair:
+            features["text_pair"] = tf.io.FixedLenFeature([], tf.string)
+        parsed = tf.io.parse_example(inputs, features)
+        return {"outputs": self.from_text(parsed["text"], parsed.get("text_pair"))["score"]}
