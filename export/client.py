@@ -105,10 +105,25 @@ def format_embedding(out: dict[str, np.ndarray]) -> list[str]:
     ]
 
 
+def format_summarization(out: dict[str, np.ndarray]) -> list[str]:
+    """One line per document: its summary, then each returned sentence with score and offsets."""
+    lines = []
+    for row in range(out["sentences"].shape[0]):
+        lines.append(_text(out["summary"][row]) or "(no sentence)")
+        lines += [
+            f"  {float(s):.3f}\tchars [{int(a)}, {int(b)})\t{_text(t)!r}"
+            for t, s, a, b in zip(out["sentences"][row], out["scores"][row], out["start_char"][row],
+                                  out["end_char"][row], strict=True)
+            if int(a) >= 0
+        ]
+    return lines
+
+
 FORMATTERS: dict[str, Callable[[dict[str, np.ndarray]], list[str]]] = {
     "classification": format_classification,
     "question-answering": format_question_answering,
     "token-classification": format_token_classification,
     "fill-mask": format_fill_mask,
     "embedding": format_embedding,
+    "summarization": format_summarization,
 }

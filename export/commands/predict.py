@@ -17,7 +17,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model-version", type=int, default=None,
                         help="version to ask (default: the latest served)")
     parser.add_argument("--signature-name", default="serving_default", help="signature to call")
-    parser.add_argument("--text", action="append", default=[], help="input text (repeatable)")
+    parser.add_argument("--text", action="append", default=[],
+                        help="input text (repeatable; summarization: a document)")
     parser.add_argument("--text-pair", action="append", default=[],
                         help="classification: second segment of each --text (repeatable)")
     parser.add_argument("--question", action="append", default=[],
@@ -40,6 +41,8 @@ def _inputs(args: argparse.Namespace) -> dict[str, list[str]]:
         return {"question": args.question, "context": contexts}
     if not args.text:
         raise ValueError("give at least one --text")
+    if args.task == "summarization":
+        return {"document": args.text}
     inputs = {"text": args.text}
     if args.task == "classification" and args.text_pair:
         if len(args.text_pair) != len(args.text):
