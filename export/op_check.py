@@ -4,7 +4,9 @@ TF Serving links core TensorFlow and the tensorflow-text ops (TF Serving 2.20 bu
 tensorflow-text 2.20.0). The allowed set is: ops registered by TensorFlow alone (listed in a fresh
 process that imports only `tensorflow`) plus the ops in `serving/tf_text_2_20_ops.txt`, the op names
 registered by the installed tensorflow-text 2.21 and present in 2.20.0's op libraries (written by
-`export/tf_text_ops.py`, which documents the comparison).
+`export/tf_text_ops.py`, which documents the comparison). An export whose tokenizer runs on core
+TensorFlow ops (`--tokenizer core`) is checked against core TensorFlow alone (`core_only`): no op from
+tensorflow-text's list, so it loads in any process that has TensorFlow.
 """
 
 from __future__ import annotations
@@ -65,9 +67,19 @@ def tf_text_serving_ops() -> frozenset[str]:
     return frozenset(line.strip() for line in lines if line.strip() and not line.startswith("#"))
 
 
-def check_ops(export_dir: str | os.PathLike) -> set[str]:
-    """Returns the ops used; raises `UnsupportedOpsError` naming any op TF Serving lacks."""
+def check_ops(export_dir: str | os.PathLike, core_only: bool = False) -> set[str]:
+    """Returns the ops used; raises `UnsupportedOpsError` naming any op TF Serving lacks (with
+    `core_only`: any op outside core TensorFlow, tensorflow-text's included)."""
     used = saved_model_ops(export_dir)
+    if core_only:
+        outside = sorted(used - core_tf_ops())
+        if outside or used & tf_text_serving_ops():
+            text_ops = sorted(used & tf_text_serving_ops())
+            raise UnsupportedOpsError(
+                f"{export_dir}: ops outside core TensorFlow: {', '.join(outside)} "
+                f"(tensorflow-text's: {', '.join(text_ops) or 'none'})"
+            )
+        return used
     unknown = sorted(used - core_tf_ops() - tf_text_serving_ops())
     if unknown:
         raise UnsupportedOpsError(

@@ -32,7 +32,8 @@ def export_info(servable: ServableModule) -> dict:
     pre = servable.preprocessor
     settings = {k: v for k, v in pre.get_config().items() if k not in ("tokenizer", "name", "dtype")}
     tokenizer = {"lowercase": servable.tokenizer.lowercase,
-                 "vocabulary_size": servable.tokenizer.vocabulary_size}
+                 "vocabulary_size": servable.tokenizer.vocabulary_size,
+                 "backend": servable.tokenizer.backend}
     return {
         "task": servable.task,
         "text_inputs": list(servable.text_inputs),
@@ -58,8 +59,8 @@ def export_servable(servable: ServableModule, export_dir: str | os.PathLike, che
         (staging / INFO_FILE).write_text(json.dumps(export_info(servable), indent=2) + "\n")
         if not (staging / "assets" / "vocab.txt").is_file():
             raise RuntimeError("the vocabulary asset assets/vocab.txt was not written")
-        if check:
-            check_ops(staging)
+        if check:  # a core-tokenizer export must hold core TensorFlow ops only
+            check_ops(staging, core_only=servable.tokenizer.backend == "core")
         os.replace(staging, export_dir)
     finally:
         if staging.exists():

@@ -28,6 +28,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cased", dest="no_lowercase", action="store_const", const=True, default=None,
                         help="keep case and accents (default: the saved tokenizer's casing, else "
                              "uncased)")
+    parser.add_argument("--tokenizer", choices=("tf_text", "core"), default=None,
+                        help="ops the in-graph tokenizer runs on: tf_text (tensorflow-text's, the "
+                             "fastest) or core (core TensorFlow only: loads without tensorflow-text; "
+                             "same ids) (default: the saved tokenizer's, else tf_text)")
     parser.add_argument("--sequence-length", type=positive_int, default=None,
                         help="tokens per example (default: the saved task's, else 128; "
                              "question-answering: 384)")
@@ -125,7 +129,10 @@ def run(args: argparse.Namespace) -> int:
         lowercase = (not args.no_lowercase) if args.no_lowercase is not None else (
             saved.lowercase if saved is not None else True)
         vocabulary = args.vocab or (saved.vocabulary if saved is not None else find_vocabulary(args.model, None))
-        tokenizer = WordPieceTokenizer(vocabulary, lowercase=lowercase)
+        backend = args.tokenizer or getattr(saved, "backend", "tf_text")
+        tokenizer = WordPieceTokenizer(vocabulary, lowercase=lowercase, backend=backend)
+    elif args.tokenizer and args.tokenizer != model.preprocessor.tokenizer.backend:
+        tokenizer = model.preprocessor.tokenizer.with_backend(args.tokenizer)
     model = with_backbone_dtype(model, args.serving_dtype)
     servable = build_servable(
         task,

@@ -90,7 +90,7 @@ class CoreWordPiece(tf.Module):
             shape=b_splits[-1:],
         )
 
-        def step(k, position, active, failed, out_word, out_k, out_id, out_start, out_end):
+        def step(k, position, active, failed, found):
             live = tf.where(active)[:, 0]  # (a,) into rest
             pos = tf.gather(position, live)
             longest = tf.where(pos > 0, self._max_tail, self._max_head)
@@ -114,13 +114,20 @@ class CoreWordPiece(tf.Module):
             hit_word = tf.gather(live, hit)
             hit_end = tf.gather(best_end, hit)
             first_hit = tf.gather(b_splits, hit_word)
-            out_word = out_word.write(k, hit_word)
-            out_k = out_k.write(k, tf.fill(tf.shape(hit), tf.cast(k, tf.int64)))
-            out_id = out_id.write(k, tf.gather(best_id, hit))
-            out_start = out_start.write(
-                k, tf.gather(bounds, first_hit + tf.gather(pos, hit))
+            # This step's pieces as columns: word, piece number, id, start byte, end byte.
+            found = found.write(
+                k,
+                tf.stack(
+                    [
+                        hit_word,
+                        tf.fill(tf.shape(hit), tf.cast(k, tf.int64)),
+                        tf.gather(best_id, hit),
+                        tf.gather(bounds, first_hit + tf.gather(pos, hit)),
+                        tf.gather(bounds, first_hit + hit_end),
+                    ],
+                    axis=1,
+                ),
             )
-            out_end = out_end.write(k, tf.gather(bounds, first_hit + hit_end))
             position = tf.tensor_scatter_nd_update(position, hit_word[:, None], hit_end)
             missed = tf.gather(live, tf.where(tf.logical_not(matched))[:, 0])
             failed = tf.tensor_scatter_nd_update(
@@ -129,21 +136,16 @@ class CoreWordPiece(tf.Module):
             active = tf.logical_and(
                 tf.logical_not(failed), position < rest_chars
             )
-            return k + 1, position, active, failed, out_word, out_k, out_id, out_start, out_end
-
-        def array():
-            return tf.TensorArray(tf.int64, size=0, dynamic_size=True, infer_shape=False)
+            return k + 1, position, active, failed, found
 
         state = (
             tf.constant(0, tf.int32),
             tf.zeros([r], tf.int64),
             tf.ones([r], tf.bool),
             tf.zeros([r], tf.bool),
-            array(),
-            array(),
-            array(),
-            array(),
-            array(),
+            tf.TensorArray(
+                tf.int64, size=0, dynamic_size=True, infer_shape=False, element_shape=[None, 5]
+            ),
         )
         state = tf.while_loop(
             lambda k, position, active, *_: tf.reduce_any(active),
@@ -151,11 +153,10 @@ class CoreWordPiece(tf.Module):
             state,
             maximum_iterations=self.max_input_chars_per_word,
         )
-        k, _, _, failed, *arrays = state
-        walk = [
-            tf.cond(k > 0, a.concat, lambda: tf.zeros([0], tf.int64)) for a in arrays
-        ]
-        w_word, w_k, w_id, w_start, w_end = walk
+        k, _, _, failed, found = state
+        found = tf.cond(k > 0, found.concat, lambda: tf.zeros([0, 5], tf.int64))
+        walk = tf.unstack(tf.reshape(found, [-1, 5]), 5, axis=1)  # (pieces,) each
+        w_word = walk[0]
         kept = tf.where(tf.logical_not(tf.gather(failed, w_word)))[:, 0]
         w_word, w_k, w_id, w_start, w_end = (tf.gather(t, kept) for t in walk)
 
@@ -181,7 +182,7 @@ class CoreWordPiece(tf.Module):
         index = (tf.gather(splits, word) + order)[:, None]
         ids, start, end = (
             tf.RaggedTensor.from_row_splits(
-                tf.scatter_nd(index, v, shape=splits[-1:]), splits, validate=False
+                tf.reshape(tf.scatter_nd(index, v, shape=splits[-1:]), [-1]), splits, validate=False
             )
             for v in values
         )

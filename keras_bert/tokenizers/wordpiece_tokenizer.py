@@ -191,6 +191,12 @@ class WordPieceTokenizer(keras.layers.Layer):
         """Whether accents are stripped (`strip_accents`, None meaning `lowercase`)."""
         return self.lowercase if self.strip_accents is None else self.strip_accents
 
+    def with_backend(self, backend: str) -> WordPieceTokenizer:
+        """A tokenizer with this one's vocabulary and settings running on `backend` (same ids)."""
+        other = WordPieceTokenizer.from_config({**self.get_config(), "backend": backend})
+        other.set_vocabulary(self.vocabulary)
+        return other
+
     # ----------------------------------------------------------------------------- vocabulary
     @property
     def vocabulary(self) -> list[str]:

@@ -1,0 +1,65 @@
+"""Runs exported SavedModels in a process where `import tensorflow_text` fails (and Keras too).
+
+    python run_without_tf_text.py REQUESTS.json OUT.json
+
+A meta-path hook refuses `tensorflow_text` (as if it were not installed) and no tensorflow-text op
+library is loaded, so only exports whose graphs hold core TensorFlow ops alone can load. Each request
+runs through TF Serving's loading path (`LoadSavedModel` in a session, the SignatureDef's tensors)
+and through `tf.saved_model.load`. REQUESTS / OUT: as in `run_saved_models.py`, plus "tf_text_loaded"
+(whether `tensorflow_text` is in `sys.modules` at the end).
+"""
+
+import importlib.abc
+import json
+import sys
+
+
+class _NotInstalled(importlib.abc.MetaPathFinder):
+    """`import tensorflow_text` (or any submodule) fails as if the package were not installed."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] == "tensorflow_text":
+            raise ModuleNotFoundError(f"No module named {name!r} (blocked by {__file__})")
+        return None
+
+
+sys.meta_path.insert(0, _NotInstalled())
+for _name in ("keras", "tf_keras", "keras_bert"):  # nor Keras or this package (as in TF Serving)
+    sys.modules[_name] = None
+
+import tensorflow as tf  # noqa: E402
+
+
+def _decoded(value):
+    return value.decode("utf-8") if isinstance(value, bytes) else [_decoded(v) for v in value]
+
+
+def _listed(values: dict) -> dict:
+    return {
+        name: _decoded(value.tolist()) if value.dtype == object else value.tolist()
+        for name, value in values.items()
+    }
+
+
+def main(requests_path: str, out_path: str) -> None:
+    with open(requests_path) as f:
+        requests = json.load(f)
+    serving, object_graph = [], []
+    for request in requests:
+        graph = tf.Graph()
+        with graph.as_default(), tf.compat.v1.Session(graph=graph) as session:
+            meta_graph = tf.compat.v1.saved_model.loader.load(session, ["serve"], request["dir"])
+            sig = meta_graph.signature_def[request["signature"]]
+            feeds = {sig.inputs[k].name: v for k, (v, _) in request["inputs"].items()}
+            fetches = {k: info.name for k, info in sig.outputs.items()}
+            serving.append(_listed(session.run(fetches, feeds)))
+        fn = tf.saved_model.load(request["dir"]).signatures[request["signature"]]
+        inputs = {k: tf.constant(v, dtype=d) for k, (v, d) in request["inputs"].items()}
+        object_graph.append(_listed({k: t.numpy() for k, t in fn(**inputs).items()}))
+    with open(out_path, "w") as f:
+        json.dump({"results": serving, "results_object_graph": object_graph,
+                   "tf_text_loaded": "tensorflow_text" in sys.modules}, f)
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])
