@@ -1,9 +1,9 @@
 """Fine-tuned Hugging Face folders become our task models with their preprocessor, and the export
 graph answers as Hugging Face's own pipelines do on the same checkpoint.
 
-Checkpoints are built here from the bundled MiniLM encoder with seeded task heads (scaled up so that
-the outputs are peaked, not ~uniform) and saved as safetensors with the MiniLM tokenizer files. The
-export graph is the servable's `serving_default` signature, run in process (`test_hf_qa_pipeline`
+Checkpoints are built here from the bundled MiniLM encoder (its first 2 layers) with seeded task
+heads (scaled up so that the outputs are peaked, not ~uniform) and saved as safetensors with the
+MiniLM tokenizer files. The export graph is the servable's `serving_default` signature, run in process (`test_hf_qa_pipeline`
 serves one over gRPC).
 """
 
@@ -37,7 +37,7 @@ def _hf_folder(minilm_dir, tmp_path_factory, cls, name, head: str | None, scale:
     """A `cls` checkpoint from the MiniLM encoder with a seeded head (`head` weights times `scale`),
     saved as safetensors with the MiniLM tokenizer files; returns (model, folder)."""
     torch.manual_seed(seed)
-    model = cls.from_pretrained(str(minilm_dir), **config).eval()
+    model = cls.from_pretrained(str(minilm_dir), num_hidden_layers=2, **config).eval()
     if head is not None:
         with torch.no_grad():
             layer = getattr(model, head)
