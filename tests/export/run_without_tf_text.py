@@ -6,12 +6,17 @@ A meta-path hook refuses `tensorflow_text` (as if it were not installed) and no 
 library is loaded, so only exports whose graphs hold core TensorFlow ops alone can load. Each request
 runs through TF Serving's loading path (`LoadSavedModel` in a session, the SignatureDef's tensors)
 and through `tf.saved_model.load`. REQUESTS / OUT: as in `run_saved_models.py`, plus "tf_text_loaded"
-(whether `tensorflow_text` is in `sys.modules` at the end).
+(whether `tensorflow_text` is in `sys.modules` at the end), "tf_text_installed", "python".
 """
 
 import importlib.abc
+import importlib.util
 import json
 import sys
+
+# Whether tensorflow-text is installed in this interpreter at all (False in the throwaway venv of
+# scripts/check_core_export_without_tf_text.py); the hook below blocks it either way.
+TF_TEXT_INSTALLED = importlib.util.find_spec("tensorflow_text") is not None
 
 
 class _NotInstalled(importlib.abc.MetaPathFinder):
@@ -58,7 +63,8 @@ def main(requests_path: str, out_path: str) -> None:
         object_graph.append(_listed({k: t.numpy() for k, t in fn(**inputs).items()}))
     with open(out_path, "w") as f:
         json.dump({"results": serving, "results_object_graph": object_graph,
-                   "tf_text_loaded": "tensorflow_text" in sys.modules}, f)
+                   "tf_text_loaded": "tensorflow_text" in sys.modules,
+                   "tf_text_installed": TF_TEXT_INSTALLED, "python": sys.executable}, f)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,9 @@ import tensorflow as tf
 from export_models import export_all
 
 HERE = Path(__file__).parent
+# The interpreter that runs the exports: this one (tensorflow_text blocked by an import hook), or a
+# throwaway venv without tensorflow-text (scripts/check_core_export_without_tf_text.py sets it).
+PYTHON = os.environ.get("KERAS_BERT_NO_TF_TEXT_PYTHON", sys.executable)
 TEXTS = ["The film was wonderful, Anna said in Paris.", "Zürich café ☕ — naïve Ünïcödé ﬁne ＦＵＬＬ!", "ok"]
 PAIRS = ["I agree [CLS].", "Je ne sais pas. 中文", "yes\u200b"]
 QUESTIONS = ["Who spoke in Paris?", "Was ist Zürich?"]
@@ -63,7 +66,7 @@ def _run_without_tf_text(requests: list[dict], work: Path) -> subprocess.Complet
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     env["TF_CPP_MIN_LOG_LEVEL"] = "2"
     return subprocess.run(
-        [sys.executable, str(HERE / "run_without_tf_text.py"), "requests.json", "out.json"],
+        [PYTHON, str(HERE / "run_without_tf_text.py"), "requests.json", "out.json"],
         capture_output=True, text=True, timeout=300, env=env, cwd=str(work),
     )
 
@@ -99,6 +102,7 @@ def test_core_exports_answer_without_tensorflow_text_like_the_default(core_expor
     assert result.returncode == 0, result.stderr[-3000:]
     out = json.loads((tmp_path / "out.json").read_text())
     assert out["tf_text_loaded"] is False
+    print(f"ran in {out['python']} (tensorflow-text installed there: {out['tf_text_installed']})")
     for (task, (model, options)), request, served, loaded in zip(
         models.items(), requests, out["results"], out["results_object_graph"], strict=True
     ):
