@@ -160,3 +160,28 @@ def test_unsupported_checkpoints_fail_with_one_clear_line(minilm_dir, tmp_path):
     tokenizer = read.tokenizer()  # the tokenizer honours all three
     assert (tokenizer.lowercase, tokenizer.strip_accents, tokenizer.tokenize_chinese_chars) == (False, True, False)
     assert config["architectures"] == ["BertModel"]
+
+
+def test_hf_pipeline_windows_are_the_tokenizers_overflowing_windows(minilm_dir):
+    """With the "hf-pipeline" convention `doc_stride` is the overlap: the windows equal the fast
+    tokenizer's `return_overflowing_tokens` windows with `stride=doc_stride`, as the QA pipeline
+    builds them (`truncation="only_second"`)."""
+    from keras_bert.preprocessing import SquadPreprocessor
+    from keras_bert.tokenizers import WordPieceTokenizer
+
+    hf_tokenizer = transformers.AutoTokenizer.from_pretrained(str(minilm_dir))
+    words = " ".join(TEXTS * 12)  # ~330 tokens
+    cases = [("Who met Mr. Darcy?", words), ("What do Tensor Processing Units accelerate?", words[:900]),
+             ("Hi?", "Short context."), ("Where?", words + " " + words)]
+    pre = SquadPreprocessor(WordPieceTokenizer(str(minilm_dir / "vocab.txt")), sequence_length=96,
+                            doc_stride=32, max_query_length=16, convention="hf-pipeline")
+    out = pre.windows(tf.constant([q for q, _ in cases]), tf.constant([c for _, c in cases]))
+    ours = [[int(i) for i, m in zip(ids, mask, strict=True) if m]
+            for ids, mask in zip(out["token_ids"].numpy(), out["padding_mask"].numpy(), strict=True)]
+    theirs = []
+    for question, context in cases:
+        encoded = hf_tokenizer(question, context, truncation="only_second", max_length=96, stride=32,
+                               return_overflowing_tokens=True)
+        theirs += encoded["input_ids"]
+    assert ours == theirs
+    assert out["example_index"].numpy().tolist().count(3) > 4  # a long context: many windows
