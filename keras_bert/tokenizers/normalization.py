@@ -181,14 +181,18 @@ def _decomposition_arrays() -> tuple[np.ndarray, ...]:
     )
 
 
-def strip_accents_by_table(x: tf.Tensor) -> tf.Tensor:
+def strip_accents_by_table(x: tf.Tensor, table: tuple[tf.Tensor, ...] | None = None) -> tf.Tensor:
     """NFD + drop category Mn, per code point from `decomposition_table`, core TF ops only;
-    valid UTF-8 `tf.string` (batch,) -> (batch,).
+    valid UTF-8 `tf.string` (batch,) -> (batch,). `table`: that table as tensors (keys int32,
+    starts int64, lengths int64, values int32), e.g. held by a tokenizer so that a SavedModel
+    stores it once; made here when None.
 
     Equal to NFD + dropping Mn except for canonical reordering of two adjacent non-Mn combining
     marks (a per-character table cannot reorder them; no BERT vocabulary holds such a pair).
     """
-    keys, starts, lengths, values = (tf.constant(a) for a in _decomposition_arrays())
+    if table is None:
+        table = tuple(tf.constant(a) for a in _decomposition_arrays())
+    keys, starts, lengths, values = table
     cps = tf.strings.unicode_decode(x, "UTF-8")
     cp = cps.flat_values
     index = tf.minimum(tf.searchsorted(keys, cp, side="left"), tf.size(keys) - 1)
@@ -244,6 +248,7 @@ def normalize_text(
     strip_accents: bool | None = None,
     tokenize_chinese_chars: bool = True,
     backend: str = "tf_text",
+    accent_table: tuple[tf.Tensor, ...] | None = None,
 ) -> tf.Tensor:
     """The original `BasicTokenizer` on whole strings: `tf.string` (batch,) -> (batch,) normalised
     text whose words are separated by ASCII whitespace.
@@ -252,7 +257,8 @@ def normalize_text(
     `strip_accents`, which None sets to `lowercase`); punctuation and (when
     `tokenize_chinese_chars`) CJK characters are words of their own. Invalid UTF-8 is dropped (the
     original decodes with `errors="ignore"`). `backend`: "tf_text" strips accents with
-    tensorflow-text's NFD op, "core" with `strip_accents_by_table` (core TensorFlow only).
+    tensorflow-text's NFD op, "core" with `strip_accents_by_table` (core TensorFlow only; its
+    `accent_table`).
     """
     strip = lowercase if strip_accents is None else bool(strip_accents)
     # Only strings with non-ASCII bytes can hold invalid UTF-8: those get invalid bytes -> U+FFFD
@@ -275,7 +281,7 @@ def normalize_text(
             x = tf.strings.regex_replace(x, f"({cjk_class()})|{rare_separator_class()}", r" \1 ")
         else:
             x = tf.strings.regex_replace(x, rare_separator_class(), " ")
-        x = _lower_nfd_strip(x, wide, lowercase=lowercase, strip=strip, backend=backend)
+        x = _lower_nfd_strip(x, wide, lowercase, strip, backend, accent_table)
         x = tf.strings.regex_replace(x, f"({punctuation_class()})", r" \1 ")
     else:
         x = tf.strings.regex_replace(
@@ -310,6 +316,7 @@ def _lower_nfd_strip(
     lowercase: bool = True,
     strip: bool = True,
     backend: str = "tf_text",
+    accent_table: tuple[tf.Tensor, ...] | None = None,
 ) -> tf.Tensor:
     """Python `str.lower` (when `lowercase`), NFD and drop category Mn (when `strip`);
     `tf.string` (batch,) -> (batch,).
@@ -324,7 +331,7 @@ def _lower_nfd_strip(
     if lowercase:
         unicode_part = tf.strings.lower(unicode_part, encoding="utf-8")
     if strip and backend == "core":
-        unicode_part = strip_accents_by_table(unicode_part)
+        unicode_part = strip_accents_by_table(unicode_part, accent_table)
     elif strip:
         import tensorflow_text as tf_text  # noqa: PLC0415 (only the tf_text backend needs it)
 

@@ -249,7 +249,12 @@ class WordPieceTokenizer(keras.layers.Layer):
         """`tf.string` (batch,) -> ragged int32 (batch, None) ids (whole-string normalisation)."""
         x, scalar = _as_batch(inputs)
         text = normalization.normalize_text(
-            x, self.lowercase, self.strip_accents, self.tokenize_chinese_chars, self.backend
+            x,
+            self.lowercase,
+            self.strip_accents,
+            self.tokenize_chinese_chars,
+            self.backend,
+            self._decompositions,
         )  # words split by ASCII spaces
         if self.backend == "core":  # over-long words: CoreWordPiece gives the unknown token
             words = tf.strings.split(text)

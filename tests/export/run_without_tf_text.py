@@ -5,7 +5,7 @@
 A meta-path hook refuses `tensorflow_text` (as if it were not installed) and no tensorflow-text op
 library is loaded, so only exports whose graphs hold core TensorFlow ops alone can load. Each request
 runs through TF Serving's loading path (`LoadSavedModel` in a session, the SignatureDef's tensors)
-and through `tf.saved_model.load`. REQUESTS / OUT: as in `run_saved_models.py`, plus "tf_text_loaded"
+and, unless the request says "object_graph": false, through `tf.saved_model.load`. REQUESTS / OUT: as in `run_saved_models.py`, plus "tf_text_loaded"
 (whether `tensorflow_text` is in `sys.modules` at the end), "tf_text_installed", "python".
 """
 
@@ -58,6 +58,9 @@ def main(requests_path: str, out_path: str) -> None:
             feeds = {sig.inputs[k].name: v for k, (v, _) in request["inputs"].items()}
             fetches = {k: info.name for k, info in sig.outputs.items()}
             serving.append(_listed(session.run(fetches, feeds)))
+        if not request.get("object_graph", True):
+            object_graph.append(None)
+            continue
         fn = tf.saved_model.load(request["dir"]).signatures[request["signature"]]
         inputs = {k: tf.constant(v, dtype=d) for k, (v, d) in request["inputs"].items()}
         object_graph.append(_listed({k: t.numpy() for k, t in fn(**inputs).items()}))
