@@ -1,7 +1,7 @@
 """Fine-tuned Hugging Face folders become our task models with their preprocessor, and the export
 graph answers as Hugging Face's own pipelines do on the same checkpoint.
 
-Checkpoints are built here from the bundled MiniLM encoder (its first 2 layers) with seeded task
+Checkpoints are built here from the bundled MiniLM encoder (2 or 6 layers) with seeded task
 heads (scaled up so that the outputs are peaked, not ~uniform) and saved as safetensors with the
 MiniLM tokenizer files. The export graph is the servable's `serving_default` signature, run in process (`test_hf_qa_pipeline`
 serves one over gRPC).
@@ -33,11 +33,13 @@ TEXTS = [
 TAGS = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC", "B-ORG", "I-ORG"]
 
 
-def _hf_folder(minilm_dir, tmp_path_factory, cls, name, head: str | None, scale: float, seed: int, **config):
-    """A `cls` checkpoint from the MiniLM encoder with a seeded head (`head` weights times `scale`),
-    saved as safetensors with the MiniLM tokenizer files; returns (model, folder)."""
+def _hf_folder(minilm_dir, tmp_path_factory, cls, name, head: str | None, scale: float, seed: int,
+               layers: int = 2, **config):
+    """A `cls` checkpoint from the MiniLM encoder's first `layers` layers with a seeded head (`head`
+    weights times `scale`), saved as safetensors with the MiniLM tokenizer files; returns (model,
+    folder). Heads on the pooled [CLS] vector take all 6 layers: after 2 it hardly varies."""
     torch.manual_seed(seed)
-    model = cls.from_pretrained(str(minilm_dir), num_hidden_layers=2, **config).eval()
+    model = cls.from_pretrained(str(minilm_dir), num_hidden_layers=layers, **config).eval()
     if head is not None:
         with torch.no_grad():
             layer = getattr(model, head)
@@ -60,7 +62,7 @@ def test_sequence_classification_matches_the_text_classification_pipeline(minilm
     labels = {0: "negative", 1: "neutral", 2: "positive"}
     hf_model, folder = _hf_folder(
         minilm_dir, tmp_path_factory, transformers.BertForSequenceClassification, "cls",
-        "classifier", 300.0, 0, num_labels=3, id2label=labels, label2id={v: k for k, v in labels.items()})
+        "classifier", 300.0, 0, layers=6, num_labels=3, id2label=labels, label2id={v: k for k, v in labels.items()})
     model, found = load_model_and_task(folder)
     assert found.task == "classification" and "architectures" in found.evidence
     assert model.label_names == ["negative", "neutral", "positive"]
@@ -81,7 +83,7 @@ def test_sequence_classification_matches_the_text_classification_pipeline(minilm
 def test_regression_head_imports_and_exports_a_regress_signature(minilm_dir, tmp_path_factory):
     hf_model, folder = _hf_folder(
         minilm_dir, tmp_path_factory, transformers.BertForSequenceClassification, "reg",
-        "classifier", 100.0, 1, num_labels=1, problem_type="regression")
+        "classifier", 100.0, 1, layers=6, num_labels=1, problem_type="regression")
     model, found = load_model_and_task(folder)
     assert model.regression and "regression" in found.describe()
     tokenizer = transformers.AutoTokenizer.from_pretrained(folder)
