@@ -1,13 +1,13 @@
 """A Hugging Face QA checkpoint served by `keras-bert serve` answers as `pipeline("question-answering")`.
 
-The checkpoint is built here: the bundled MiniLM encoder (its first 2 layers, to keep the test
-short) with a seeded `qa_outputs` head, scaled so that the logits are peaked, plus a component along
+The checkpoint is built here: the bundled MiniLM encoder (its first layer, to keep the test short) with a seeded `qa_outputs` head, scaled so that the logits are peaked, plus a component along
 the mean [CLS] vector so that the null answer wins on part of the questions (with
 `handle_impossible_answer`). It is saved as safetensors with the MiniLM tokenizer files and
 exported straight from the folder with `keras-bert export` (no task named: found from
 `architectures`), once as it comes and once with `--version-2-with-negative`; both are served over
 gRPC. The reference is the pipeline with `doc_stride=128`, `max_answer_len=30` on 200 QuAC
-questions (contexts of 300-1600 tokens: most span 2-5 windows of 384 tokens).
+questions (the first with contexts of at most 3,000 characters, ~300-700 tokens: most span 2-3
+windows of 384 tokens).
 
 Differences allowed: at most 1% of the questions. With this checkpoint there are none on this
 machine; a difference can only come from a near tie that float rounding breaks differently (our
@@ -26,7 +26,8 @@ transformers = pytest.importorskip("transformers")
 pytestmark = pytest.mark.slow
 
 QUESTIONS = 200
-NULL_DIRECTION = 2.3  # weight of the mean [CLS] vector added to both head rows: ~40% nulls
+NULL_DIRECTION = 2.25  # weight of the mean [CLS] vector added to both head rows: ~40% nulls
+MAX_CONTEXT_CHARS = 3000
 
 
 @pytest.fixture(scope="module")
@@ -42,14 +43,14 @@ def torch_one_thread():
 def questions():
     from keras_bert.data.tasks.real_datasets import quac
 
-    rows = quac()[:QUESTIONS]
+    rows = [r for r in quac() if len(r["context"]) <= MAX_CONTEXT_CHARS][:QUESTIONS]
     return [r["question"] for r in rows], [r["context"] for r in rows]
 
 
 @pytest.fixture(scope="module")
 def hf_qa(minilm_dir, tmp_path_factory, questions, torch_one_thread):
     torch.manual_seed(0)
-    model = transformers.BertForQuestionAnswering.from_pretrained(str(minilm_dir), num_hidden_layers=2).eval()
+    model = transformers.BertForQuestionAnswering.from_pretrained(str(minilm_dir), num_hidden_layers=1).eval()
     tokenizer = transformers.AutoTokenizer.from_pretrained(str(minilm_dir))
     with torch.no_grad():
         batch = tokenizer(questions[0][:40], questions[1][:40], truncation="only_second", max_length=384,
@@ -84,8 +85,12 @@ def pipeline_answers(hf_qa, questions, torch_one_thread):
 
 
 @pytest.fixture(scope="module")
-def served(hf_qa, tmp_path_factory, capsys_module):
-    """`keras-bert export --model FOLDER` twice (as it comes; --version-2-with-negative), served."""
+def served(hf_qa, tmp_path_factory):
+    """`keras-bert export --model FOLDER` twice (as it comes; --version-2-with-negative), served;
+    yields (server, export base, what the exports printed)."""
+    import contextlib
+    import io
+
     from keras_bert.export.server.main import start_server
     from keras_bert.export.server.registry import ModelSource
 
@@ -93,24 +98,15 @@ def served(hf_qa, tmp_path_factory, capsys_module):
 
     _, _, folder = hf_qa
     base = tmp_path_factory.mktemp("served")
-    assert main(["export", "--model", str(folder), "--out", str(base / "qa" / "1")]) == 0
-    assert main(["export", "--model", str(folder), "--out", str(base / "qa_v2" / "1"),
-                 "--version-2-with-negative", "--skip-op-check"]) == 0  # same ops as the first
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        assert main(["export", "--model", str(folder), "--out", str(base / "qa" / "1")]) == 0
+        assert main(["export", "--model", str(folder), "--out", str(base / "qa_v2" / "1"),
+                     "--version-2-with-negative", "--skip-op-check"]) == 0  # same ops as the first
     running = start_server([ModelSource("qa", str(base / "qa")), ModelSource("qa_v2", str(base / "qa_v2"))],
                            grpc_port=0, rest_port=0)
-    yield running, base
+    yield running, base, printed.getvalue()
     running.stop()
-
-
-@pytest.fixture(scope="module")
-def capsys_module():
-    """Captured stdout of the module's exports (pytest's capsys is function-scoped)."""
-    import contextlib
-    import io
-
-    buffer = io.StringIO()
-    with contextlib.redirect_stdout(buffer):
-        yield buffer
 
 
 def _served_answers(server, model_name: str, questions) -> list[tuple[str, int, int]]:
@@ -128,11 +124,10 @@ def _served_answers(server, model_name: str, questions) -> list[tuple[str, int, 
     return found
 
 
-def test_export_from_a_hugging_face_folder_keeps_the_pipeline_convention(served, capsys_module):
+def test_export_from_a_hugging_face_folder_keeps_the_pipeline_convention(served):
     import json
 
-    _, base = served
-    printed = capsys_module.getvalue()
+    _, base, printed = served
     assert "found BertForQuestionAnswering (architectures in config.json): question-answering" in printed
     assert "hf-pipeline windowing and scoring" in printed and "task: question-answering" in printed
     info = json.loads((base / "qa" / "1" / "assets.extra" / "export_info.json").read_text())
@@ -142,15 +137,16 @@ def test_export_from_a_hugging_face_folder_keeps_the_pipeline_convention(served,
 
 @pytest.mark.parametrize("impossible", [False, True], ids=["answer", "handle_impossible_answer"])
 def test_served_answers_equal_the_pipeline(served, questions, pipeline_answers, impossible):
-    server, _ = served
+    server, _, _ = served
     expected, windows = pipeline_answers
     assert sum(n > 1 for n in windows) >= QUESTIONS // 2  # mostly multi-window documents
     ours = _served_answers(server, "qa_v2" if impossible else "qa", questions)
     theirs = expected[impossible]
     differ = [(i, ours[i], theirs[i]) for i in range(QUESTIONS) if ours[i] != theirs[i]]
-    print(f"QA vs pipeline (handle_impossible_answer={impossible}): {len(differ)} of {QUESTIONS} differ")
-    assert len(differ) <= QUESTIONS // 100, differ
     empty = sum(answer == "" for answer, _, _ in theirs)
+    print(f"QA vs pipeline (handle_impossible_answer={impossible}): {len(differ)} of {QUESTIONS} differ; "
+          f"{empty} empty answers; windows per question {min(windows)}-{max(windows)}")
+    assert len(differ) <= QUESTIONS // 100, differ
     if impossible:  # the null answer wins sometimes, not always: both branches are compared
         assert 0.1 * QUESTIONS <= empty <= 0.9 * QUESTIONS, empty
     else:
