@@ -70,7 +70,9 @@ class SquadPreprocessor(PackingPreprocessor):
             the product of its probabilities, widened to whole words, equal texts summed across
             candidates; null = [CLS] product, lowest over windows, answered empty only when it
             beats the best span, `handle_impossible_answer` being `version_2_with_negative`).
-            Models imported from a Hugging Face folder keep "hf-pipeline".
+            Models imported from a Hugging Face folder keep "hf-pipeline". One difference stays:
+            the pipeline (fast tokenizer) keeps whole questions, ours cut them to
+            `max_query_length` tokens.
 
     `windows(question, context, answer_start, answer_end)` takes (B,) tensors and returns a dict of
     W >= B windows:

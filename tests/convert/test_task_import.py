@@ -187,3 +187,19 @@ def test_hf_pipeline_windows_are_the_tokenizers_overflowing_windows(minilm_dir):
         theirs += encoded["input_ids"]
     assert ours == theirs
     assert out["example_index"].numpy().tolist().count(3) > 4  # a long context: many windows
+
+
+def test_vocabulary_and_casing_read_from_tokenizer_json_alone(minilm_dir, tmp_path):
+    """A folder with only the fast tokenizer's `tokenizer.json` (no vocab.txt, no
+    tokenizer_config.json): vocabulary from its WordPiece model, casing from its BertNormalizer."""
+    from keras_bert.convert import read_tokenizer_settings
+    from keras_bert.tokenizers.vocab_io import read_vocabulary
+
+    fast = json.loads((minilm_dir / "tokenizer.json").read_text())
+    (tmp_path / "tokenizer.json").write_text(json.dumps(fast))
+    settings = read_tokenizer_settings(tmp_path)
+    assert settings.vocabulary == read_vocabulary(str(minilm_dir / "vocab.txt"))
+    assert settings.lowercase and settings.source == "tokenizer.json"
+    fast["normalizer"]["lowercase"] = False
+    (tmp_path / "tokenizer.json").write_text(json.dumps(fast))
+    assert not read_tokenizer_settings(tmp_path).lowercase
