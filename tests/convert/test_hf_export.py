@@ -271,6 +271,9 @@ def test_convert_command_names_what_it_found(tmp_path, capsys):
     assert main(["convert", "--from", str(tmp_path / "qa.keras"), "--to", "hf", "--out", str(tmp_path / "hf")]) == 0
     assert transformers.AutoModelForQuestionAnswering.from_pretrained(tmp_path / "hf") is not None
     assert main(["convert", "--from", str(tf1_folder / "vocab.txt"), "--out", str(tmp_path / "x.keras")]) == 2
+    # export names the task a folder does not hold: one line, exit 2, nothing written
+    assert main(["export", "classification", "--model", str(tf1_folder), "--out", str(tmp_path / "m" / "1")]) == 2
+    assert "holds question-answering" in capsys.readouterr().err and not (tmp_path / "m").exists()
 
 
 def test_qa_convention_override_is_recorded_in_export_info(tmp_path):
