@@ -85,13 +85,19 @@ def test_core_exports_pass_the_core_only_op_check(core_exports, tokenizer, tmp_p
         info = json.loads((path / "assets.extra" / "export_info.json").read_text())
         assert info["preprocessing"]["tokenizer"]["backend"] == "core"
     # A tokenizer-only SavedModel on the default backend: the core-only check refuses it by name.
-    module = tf.Module()
-    module.tokenizer = tokenizer
-    module.f = tf.function(tokenizer.tokenize_with_offsets, input_signature=[tf.TensorSpec([None], tf.string)])
-    tf.saved_model.save(module, str(tmp_path / "tf_text"))
-    with pytest.raises(UnsupportedOpsError, match="FastWordpieceTokenizeWithOffsets"):
+    _tf_text_tokenizer_model(tokenizer, tmp_path / "tf_text")
+    with pytest.raises(UnsupportedOpsError, match="FastWordpieceTokenize"):
         check_ops(tmp_path / "tf_text", core_only=True)
     check_ops(tmp_path / "tf_text")  # fine for TF Serving with its tensorflow-text ops
+
+
+def _tf_text_tokenizer_model(tokenizer, path: Path) -> Path:
+    """A SavedModel of the default (tensorflow-text) tokenizer alone."""
+    module = tf.Module()
+    module.tokenizer = tokenizer
+    module.f = tf.function(tokenizer.__call__, input_signature=[tf.TensorSpec([None], tf.string)])
+    tf.saved_model.save(module, str(path), signatures={"serving_default": module.f})
+    return path
 
 
 def test_core_exports_answer_without_tensorflow_text_like_the_default(core_exports, tokenizer, models, tmp_path):
@@ -100,15 +106,21 @@ def test_core_exports_answer_without_tensorflow_text_like_the_default(core_expor
     requests = _requests(core_exports)
     for request in requests[1:]:  # all through TF Serving's loader; one through tf.saved_model.load
         request["object_graph"] = False
-    result = _run_without_tf_text(requests, tmp_path)
+    # Control: the same process refuses a graph with tensorflow-text ops (the blocking is real).
+    control = {"dir": str(_tf_text_tokenizer_model(tokenizer, tmp_path / "tf_text_tokenizer")),
+               "signature": "serving_default", "inputs": {"x": [["a"], "string"]}}
+    result = _run_without_tf_text([*requests, control], tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     out = json.loads((tmp_path / "out.json").read_text())
     assert out["tf_text_loaded"] is False
     print(f"ran in {out['python']} (tensorflow-text installed there: {out['tf_text_installed']})")
+    assert "FastWordpieceTokenize" in out["results"][-1].get("error", "") or "NormalizeUTF8" in out[
+        "results"][-1].get("error", ""), out["results"][-1]
     for (task, (model, options)), request, served, loaded in zip(
-        models.items(), requests, out["results"], out["results_object_graph"], strict=True
+        models.items(), requests, out["results"][:-1], out["results_object_graph"][:-1], strict=True
     ):
         assert request["dir"] == str(core_exports[task])
+        assert "error" not in served, (task, served)
         default = build_servable(task, model, tokenizer, **options)  # tensorflow-text backend
         assert default.tokenizer.backend == "tf_text"
         outputs = default.from_text(**{k: tf.constant(v) for k, (v, _) in request["inputs"].items()})
@@ -121,17 +133,3 @@ def test_core_exports_answer_without_tensorflow_text_like_the_default(core_expor
         if loaded is not None:
             _assert_same(loaded, want)
     assert out["results_object_graph"][0] is not None
-
-
-def test_the_runner_refuses_a_tensorflow_text_graph(tokenizer, tmp_path):
-    """The no-tensorflow-text process is real: a graph with tensorflow-text ops fails to load."""
-    module = tf.Module()
-    module.tokenizer = tokenizer
-    module.f = tf.function(tokenizer.__call__, input_signature=[tf.TensorSpec([None], tf.string)])
-    tf.saved_model.save(module, str(tmp_path / "m"), signatures={"serving_default": module.f})
-    result = _run_without_tf_text(
-        [{"dir": str(tmp_path / "m"), "signature": "serving_default", "inputs": {"x": [["a"], "string"]}}],
-        tmp_path,
-    )
-    assert result.returncode != 0
-    assert "FastWordpieceTokenize" in result.stderr or "NormalizeUTF8" in result.stderr
