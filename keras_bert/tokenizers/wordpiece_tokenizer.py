@@ -142,6 +142,7 @@ class WordPieceTokenizer(keras.layers.Layer):
             self._core_wordpiece = CoreWordPiece(
                 tokens, self.unk_token, self.max_input_chars_per_word
             )
+            self._core_graphs = _CoreGraphs(self._tokenize_batch, self._core_wordpiece)
         else:
             self._build_fast_wordpiece(tokens)
         keys, starts, lengths, values = normalization.decomposition_table()
@@ -247,6 +248,13 @@ class WordPieceTokenizer(keras.layers.Layer):
 
     def tokenize(self, inputs) -> tf.RaggedTensor:
         """`tf.string` (batch,) -> ragged int32 (batch, None) ids (whole-string normalisation)."""
+        if self.backend == "core":
+            x, scalar = _as_batch(inputs)
+            ids = self._core_graphs.tokenize(x)
+            return ids[0] if scalar else ids
+        return self._tokenize_batch(inputs)
+
+    def _tokenize_batch(self, inputs) -> tf.RaggedTensor:
         x, scalar = _as_batch(inputs)
         text = normalization.normalize_text(
             x,
@@ -258,8 +266,8 @@ class WordPieceTokenizer(keras.layers.Layer):
         )  # words split by ASCII spaces
         if self.backend == "core":  # over-long words: CoreWordPiece gives the unknown token
             words = tf.strings.split(text)
-            ids = words.with_flat_values(self._core_wordpiece.tokenize(words.flat_values))
-            ids = tf.cast(ids.merge_dims(1, 2), tf.int32)
+            pieces = self._core_wordpiece.tokenize(words.flat_values)  # (inside a tf.function)
+            ids = tf.cast(words.with_flat_values(pieces).merge_dims(1, 2), tf.int32)
             return ids[0] if scalar else ids
         # Words over the character limit -> a placeholder that can only give the unknown token.
         text = tf.strings.regex_replace(
@@ -409,7 +417,7 @@ class WordPieceTokenizer(keras.layers.Layer):
 
         too_long = tf.strings.length(words, unit="UTF8_CHAR") > self.max_input_chars_per_word
         if self.backend == "core":
-            pieces, p_start, p_end = self._core_wordpiece.tokenize_with_offsets(words)
+            pieces, p_start, p_end = self._core_graphs.pieces(words)
         else:
             pieces, p_start, p_end = self._wordpiece.tokenize_with_offsets(
                 tf.where(too_long, self.unk_token, words)
@@ -496,6 +504,18 @@ class WordPieceTokenizer(keras.layers.Layer):
         )
         config.pop("trainable", None)
         return config
+
+
+class _CoreGraphs:
+    """The core backend's tokenizing and WordPiece steps as `tf.function`s on (batch,) strings:
+    traced once, then called (one op) wherever the tokenizer runs, so an export that tokenizes in
+    several places holds their graph once (smaller, faster to build and load). Not tracked: a
+    SavedModel keeps them as library functions of the signatures that call them."""
+
+    def __init__(self, tokenize, wordpiece: CoreWordPiece):
+        spec = [tf.TensorSpec([None], tf.string)]
+        self.tokenize = tf.function(tokenize, input_signature=spec, autograph=False)
+        self.pieces = tf.function(wordpiece.tokenize_with_offsets, input_signature=spec, autograph=False)
 
 
 def _raw_lines(path: str) -> list[str]:
