@@ -183,10 +183,12 @@ def make_strategy(name: str) -> tf.distribute.Strategy:
 
 def fit_schedule(config: RunConfig, steps_per_epoch: int) -> tuple[int, int, int]:
     """(epochs, steps per Keras epoch, total steps). With `steps`, a Keras "epoch" is one
-    evaluation period over a repeated dataset."""
+    evaluation period over a repeated dataset; the periods are evened out so that the total is
+    `steps` (at most `epochs - 1` more), not a whole number of `eval_every`/data passes."""
     if config.steps:
         period = min(config.steps, config.eval_every or steps_per_epoch)
         epochs = math.ceil(config.steps / period)
+        period = math.ceil(config.steps / epochs)
         return epochs, period, epochs * period
     return config.epochs, steps_per_epoch, config.epochs * steps_per_epoch
 
