@@ -50,6 +50,8 @@ def _text(value) -> str:
 
 
 def format_classification(out: dict[str, np.ndarray]) -> list[str]:
+    if "label" not in out:  # a regression head's export: one value per text
+        return [f"score={float(score):.4f}" for score in out["score"]]
     return [
         f"{_text(label)}\t(id {int(i)}, p={float(np.max(p)):.4f})"
         for label, i, p in zip(out["label"], out["label_id"], out["probabilities"], strict=True)

@@ -48,8 +48,11 @@ class ClassificationPreprocessor(PackingPreprocessor):
             )
 
     def label_ids(self, label: tf.Tensor) -> tf.Tensor:
-        """String labels (B,) -> int32 (B,); fails loudly on a name outside `label_names`."""
+        """String labels (B,) -> int32 (B,); fails loudly on a name outside `label_names`.
+        Real-valued labels (a regression head's targets) stay float32."""
         label = tf.convert_to_tensor(label)
+        if label.dtype.is_floating:
+            return tf.cast(label, tf.float32)
         if label.dtype != tf.string:
             return tf.cast(label, tf.int32)
         if self._table is None:
