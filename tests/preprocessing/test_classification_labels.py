@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import tensorflow as tf
-
 from keras_bert.export.client import format_classification
+
 from keras_bert.preprocessing import ClassificationPreprocessor
 from keras_bert.tokenizers import WordPieceTokenizer
 
