@@ -120,6 +120,14 @@ def test_every_option_has_help_a_shown_default_and_a_kebab_case_name():
             assert f"{old} " not in text and f"{old}\n" not in text, (name, old)
 
 
+def test_finetune_help_names_every_bundled_dataset():
+    from keras_bert.data.tasks.real_datasets import DATASETS, QA_SOURCES
+
+    text = " ".join(_commands()["finetune"].format_help().split())
+    missing = [name for name in [*DATASETS, *QA_SOURCES] if name not in text]
+    assert not missing, f"finetune --train help does not name {missing}"
+
+
 def test_the_same_concept_has_the_same_flag_in_every_command():
     commands = _commands()
     for concept, (flag, names) in CONCEPTS.items():
