@@ -145,10 +145,11 @@ def main(argv: list[str]) -> int:
     print(f"Machine: {describe()}")
     summary_path = OUT / "summary.json"
     OUT.mkdir(parents=True, exist_ok=True)
-    summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
     for name in args.comparisons:
         result = {"qa": compare_qa, "rt": compare_rt}[name](args)
         result["machine"] = describe()
+        # Read just before writing: another comparison may have finished meanwhile.
+        summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
         summary[name] = result
         summary_path.write_text(json.dumps(summary, indent=1, default=str))
         report(name, result)
