@@ -16,6 +16,13 @@ NER_LABELS = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
 CLASS_LABELS = ["negative", "neutral", "positive"]
 QA_OPTIONS = dict(sequence_length=64, doc_stride=24, max_query_length=16, max_answer_length=10)
 MARKER_QA_OPTIONS = dict(sequence_length=128, doc_stride=64, max_query_length=16, max_answer_length=8)
+# Requests the export tests send (long contexts: several QA windows each).
+QUESTIONS = ["Who spoke in Paris?", "Was ist Zürich?"]
+CONTEXTS = [
+    "Anna spoke in Paris about café culture and the naïve art of the 1900s. " * 3,
+    "Zürich ist eine Stadt in der Schweiz. Ünïcödé und Emoji ☕ stehen hier. " * 4,
+]
+MASKED = ["Paris is the [MASK] of France.", "no mask here", "[MASK] [MASK] starts"]
 
 
 def tiny_backbone(tokenizer):

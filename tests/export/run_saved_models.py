@@ -20,22 +20,12 @@ sys.modules["keras"] = None  # any import of keras now fails
 sys.modules["tf_keras"] = None
 
 import tensorflow as tf  # noqa: E402
+from listing import listed  # noqa: E402
 
 _TF_TEXT = pathlib.Path(importlib.util.find_spec("tensorflow_text").origin).parent  # not imported
 for library in sorted((_TF_TEXT / "python").rglob("*.so")):
     tf.load_op_library(str(library))
 
-
-def _decoded(value):
-    """Nested lists of bytes -> the same nesting of UTF-8 strings."""
-    return value.decode("utf-8") if isinstance(value, bytes) else [_decoded(v) for v in value]
-
-
-def _listed(values: dict) -> dict:
-    return {
-        name: _decoded(value.tolist()) if value.dtype == object else value.tolist()
-        for name, value in values.items()
-    }
 
 
 def run_like_tf_serving(path: str, requests: list[dict]) -> list[dict]:
@@ -47,7 +37,7 @@ def run_like_tf_serving(path: str, requests: list[dict]) -> list[dict]:
             sig = meta_graph.signature_def[request["signature"]]
             feeds = {sig.inputs[k].name: v for k, (v, _) in request["inputs"].items()}
             fetches = {k: info.name for k, info in sig.outputs.items()}
-            results.append(_listed(session.run(fetches, feeds)))
+            results.append(listed(session.run(fetches, feeds)))
     return results
 
 
@@ -57,7 +47,7 @@ def run_object_graph(path: str, requests: list[dict]) -> list[dict]:
     for request in requests:
         fn = loaded.signatures[request["signature"]]
         inputs = {k: tf.constant(v, dtype=dtype) for k, (v, dtype) in request["inputs"].items()}
-        results.append(_listed({k: t.numpy() for k, t in fn(**inputs).items()}))
+        results.append(listed({k: t.numpy() for k, t in fn(**inputs).items()}))
     return results
 
 

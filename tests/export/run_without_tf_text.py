@@ -34,17 +34,7 @@ for _name in ("keras", "tf_keras", "keras_bert"):  # nor Keras or this package (
     sys.modules[_name] = None
 
 import tensorflow as tf  # noqa: E402
-
-
-def _decoded(value):
-    return value.decode("utf-8") if isinstance(value, bytes) else [_decoded(v) for v in value]
-
-
-def _listed(values: dict) -> dict:
-    return {
-        name: _decoded(value.tolist()) if value.dtype == object else value.tolist()
-        for name, value in values.items()
-    }
+from listing import listed  # noqa: E402
 
 
 def _run(request: dict) -> tuple[dict, dict | None]:
@@ -54,12 +44,12 @@ def _run(request: dict) -> tuple[dict, dict | None]:
         sig = meta_graph.signature_def[request["signature"]]
         feeds = {sig.inputs[k].name: v for k, (v, _) in request["inputs"].items()}
         fetches = {k: info.name for k, info in sig.outputs.items()}
-        served = _listed(session.run(fetches, feeds))
+        served = listed(session.run(fetches, feeds))
     if not request.get("object_graph", True):
         return served, None
     fn = tf.saved_model.load(request["dir"]).signatures[request["signature"]]
     inputs = {k: tf.constant(v, dtype=d) for k, (v, d) in request["inputs"].items()}
-    return served, _listed({k: t.numpy() for k, t in fn(**inputs).items()})
+    return served, listed({k: t.numpy() for k, t in fn(**inputs).items()})
 
 
 def main(requests_path: str, out_path: str) -> None:

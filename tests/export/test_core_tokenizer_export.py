@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tensorflow as tf
-from export_models import export_all
+from export_models import CONTEXTS, MASKED, QUESTIONS, export_all
 
 HERE = Path(__file__).parent
 # The interpreter that runs the exports: this one (tensorflow_text blocked by an import hook), or a
@@ -22,12 +22,6 @@ HERE = Path(__file__).parent
 PYTHON = os.environ.get("KERAS_BERT_NO_TF_TEXT_PYTHON", sys.executable)
 TEXTS = ["The film was wonderful, Anna said in Paris.", "Zürich café ☕ — naïve Ünïcödé ﬁne ＦＵＬＬ!", "ok"]
 PAIRS = ["I agree [CLS].", "Je ne sais pas. 中文", "yes\u200b"]
-QUESTIONS = ["Who spoke in Paris?", "Was ist Zürich?"]
-CONTEXTS = [
-    "Anna spoke in Paris about café culture and the naïve art of the 1900s. " * 3,
-    "Zürich ist eine Stadt in der Schweiz. Ünïcödé und Emoji ☕ stehen hier. " * 4,
-]
-MASKED = ["Paris is the [MASK] of France.", "no mask here", "[MASK] [MASK] starts"]
 
 
 @pytest.fixture(scope="module")

@@ -20,8 +20,11 @@ if not hasattr(preprocessing, "SegmentPacker"):
 import tensorflow as tf  # noqa: E402
 from export_models import (  # noqa: E402
     CLASS_LABELS,
+    CONTEXTS,
     MARKER_QA_OPTIONS,
+    MASKED,
     QA_OPTIONS,
+    QUESTIONS,
     export_all,
     marker_qa_model,
     softmax,
@@ -30,12 +33,6 @@ from export_models import (  # noqa: E402
 HERE = Path(__file__).parent
 TEXTS = ["The film was wonderful, Anna said in Paris.", "Zürich café ☕ — naïve Ünïcödé text!", "ok"]
 PAIRS = ["I agree.", "Je ne sais pas.", "yes"]
-QUESTIONS = ["Who spoke in Paris?", "Was ist Zürich?"]
-CONTEXTS = [
-    "Anna spoke in Paris about café culture and the naïve art of the 1900s. " * 3,
-    "Zürich ist eine Stadt in der Schweiz. Ünïcödé und Emoji ☕ stehen hier. " * 4,
-]
-MASKED = ["Paris is the [MASK] of France.", "no mask here", "[MASK] [MASK] starts"]
 
 
 @pytest.fixture(scope="module")
