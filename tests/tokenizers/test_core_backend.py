@@ -18,16 +18,13 @@ import pytest
 import tensorflow as tf
 
 from keras_bert.tokenizers import WordPieceTokenizer
-from tests.tokenizers.test_wordpiece_parity import TEXTS, cased, uncased  # noqa: F401 (fixtures)
+from tests.tokenizers.test_wordpiece_parity import (  # noqa: F401 (fixtures)
+    INVALID_UTF8,
+    TEXTS,
+    cased,
+    uncased,
+)
 
-INVALID_UTF8 = [
-    b"caf\xc3",
-    b"\xff\xfeabc",
-    b"a\xe4\xb8b",
-    b"ok \x80 fine \xed\xa0\x80 end",
-    b"\xc0\xaf",
-    b"\xf4\x90\x80\x80x",
-]
 BOOLQ_SAMPLE = 1200  # passages of the 3270 in dev.jsonl (1.8 MB); all of them: the benchmark
 
 

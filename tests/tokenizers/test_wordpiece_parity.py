@@ -219,17 +219,17 @@ def test_offsets_of_a_known_sentence(uncased):
     assert spans[-1] == "!"
 
 
-@pytest.mark.parametrize(
-    "raw",
-    [
-        b"caf\xc3",
-        b"\xff\xfeabc",
-        b"a\xe4\xb8b",
-        b"ok \x80 fine \xed\xa0\x80 end",
-        b"\xc0\xaf",
-        b"\xf4\x90\x80\x80x",
-    ],
-)
+INVALID_UTF8 = [
+    b"caf\xc3",
+    b"\xff\xfeabc",
+    b"a\xe4\xb8b",
+    b"ok \x80 fine \xed\xa0\x80 end",
+    b"\xc0\xaf",
+    b"\xf4\x90\x80\x80x",
+]
+
+
+@pytest.mark.parametrize("raw", INVALID_UTF8)
 def test_invalid_utf8_is_dropped_like_the_original(uncased, raw):
     _, tokenizer, vocab, _ = uncased
     want = ref.tokenize_ids(raw, vocab)  # the original decodes with errors="ignore"
