@@ -12,7 +12,12 @@ OLD_SPELLINGS = {"--vocab": "--vocabulary", "--no_lowercase": "--cased", "--no-l
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from keras_bert.commands import non_negative_int, positive_int  # noqa: PLC0415 (no TensorFlow)
+    from keras_bert.commands import (  # noqa: PLC0415 (no TensorFlow)
+        QA_CONVENTION_HELP,
+        QA_CONVENTIONS,
+        non_negative_int,
+        positive_int,
+    )
 
     parser.add_argument("task", nargs="?", choices=TASK_NAMES, default=None,
                         help="what the SavedModel answers (default: the saved task model's task)")
@@ -54,13 +59,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="question-answering (v2.0): answer empty when the null score beats "
                              "the best span by more than this (default: the threshold tuned in "
                              "evaluation and saved with the model, else 0)")
-    parser.add_argument("--qa-convention", dest="convention", choices=("original", "hf-pipeline"),
-                        default=None,
-                        help="question-answering: whose windowing and answer scoring: original "
-                             "(google-research/bert: --doc-stride is the step between windows, "
-                             "spans score summed logits) or hf-pipeline (transformers' QA pipeline: "
-                             "--doc-stride is the overlap, spans score the product of per-window "
-                             "probabilities) (default: as saved; a Hugging Face folder: "
+    parser.add_argument("--qa-convention", dest="convention", choices=QA_CONVENTIONS, default=None,
+                        help=QA_CONVENTION_HELP + " (default: as saved; a Hugging Face folder: "
                              "hf-pipeline)")
     parser.add_argument("--max-entities", type=positive_int, default=16,
                         help="token-classification: most entities returned per text")

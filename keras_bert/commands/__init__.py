@@ -16,6 +16,14 @@ from pathlib import Path
 STRATEGIES = ("default", "one-device", "mirrored", "multi-worker", "tpu")
 PRECISIONS = ("float32", "mixed", "mixed_float16", "mixed_bfloat16")
 PRECISION_HELP = "'mixed': float16 on GPU, bfloat16 on CPU/TPU; float16 trains with loss scaling"
+# `SquadPreprocessor.convention`: how a QA model's windows are cut and their spans scored.
+QA_CONVENTIONS = ("original", "nq", "hf-pipeline")
+QA_CONVENTION_HELP = (
+    "question-answering: whose windowing and answer scoring: original (google-research/bert: "
+    "--doc-stride is the step between windows, spans score summed logits), nq (the same windows; "
+    "a span scores its margin over its own window's [CLS], as the Natural Questions BERT baseline: "
+    "fairer across the many windows of a long document) or hf-pipeline (transformers' QA pipeline: "
+    "--doc-stride is the overlap, spans score the product of per-window probabilities)")
 
 
 class UsageError(Exception):

@@ -10,6 +10,8 @@ from pathlib import Path
 from keras_bert.commands import (
     PRECISION_HELP,
     PRECISIONS,
+    QA_CONVENTION_HELP,
+    QA_CONVENTIONS,
     STRATEGIES,
     UsageError,
     positive_int,
@@ -86,6 +88,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--answerable-only", action="store_true",
                         help="qa: train and evaluate on answerable questions only (SQuAD v1.1 "
                              "style: the model always answers); saved with the model")
+    parser.add_argument("--qa-convention", choices=QA_CONVENTIONS, default="original",
+                        help=QA_CONVENTION_HELP + "; saved with the model")
     parser.add_argument("--seed", type=int, default=0, help="random seed (head weights, data order)")
     parser.add_argument("--jit", choices=("on", "off", "auto"), default="on",
                         help="XLA-compile the steps (Keras' auto turns it off on CPU)")
@@ -122,6 +126,7 @@ def config_from_args(args: argparse.Namespace):
         max_query_length=args.max_query_length, max_answer_length=args.max_answer_length,
         null_score_diff_threshold=args.null_score_diff_threshold,
         negative_window_rate=args.negative_window_rate, answerable_only=args.answerable_only,
+        qa_convention=args.qa_convention,
         jit_compile={"auto": "auto", "on": True, "off": False}[args.jit],
     )
 

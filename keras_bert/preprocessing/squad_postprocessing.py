@@ -60,6 +60,7 @@ def select_answers(
     example_index: tf.Tensor,
     null_score_diff_threshold: float = 0.0,
     version_2_with_negative: bool = False,
+    relative_to_null: bool = False,
 ) -> dict[str, tf.Tensor]:
     """Each example's answer from its windows' best spans (`window_best_spans`), in TF ops.
 
@@ -70,8 +71,15 @@ def select_answers(
         example_index: int32 (W,), window -> example.
         null_score_diff_threshold: v2.0: answer only if `null_score - best_score <= threshold`.
         version_2_with_negative: allow the empty answer.
+        relative_to_null: the "nq" convention: windows compete on `best_score - null_score` (the
+            window's best span against its own [CLS]); the returned `score` is that margin and
+            `null_score` is 0. (A window's best span is the same either way.)
     Returns: as `best_answers`.
     """
+    if relative_to_null:
+        has_span = spans["best_score"] > NEG_INF / 2
+        spans = {**spans, "null_score": tf.zeros_like(spans["null_score"]), "best_score": tf.where(
+            has_span, spans["best_score"] - spans["null_score"], NEG_INF)}
     best_score, best_s, best_e = spans["best_score"], spans["best_start"], spans["best_end"]
     num_examples = tf.shape(context)[0]
     example_best = tf.math.unsorted_segment_max(best_score, example_index, num_examples)  # (B,)
@@ -125,6 +133,7 @@ def best_answers(
     max_answer_length: int = 30,
     null_score_diff_threshold: float = 0.0,
     version_2_with_negative: bool = False,
+    relative_to_null: bool = False,
 ) -> dict[str, tf.Tensor]:
     """Best span over all windows of each example, in TensorFlow ops.
 
@@ -136,6 +145,7 @@ def best_answers(
         max_answer_length: most tokens in an answer.
         null_score_diff_threshold: v2.0: answer only if `null_score - best_score <= threshold`.
         version_2_with_negative: allow the empty answer.
+        relative_to_null: the "nq" convention (see `select_answers`).
     Returns dict (B,): `answer` string, `score` float32 (start+end logit), `null_score` float32
         (min over windows of [CLS] start+end, as google-research/bert), `start_byte`, `end_byte`,
         `start_char`, `end_char` int32 (end exclusive; `context[start_char:end_char] == answer`),
@@ -144,7 +154,7 @@ def best_answers(
     spans = window_best_spans(start_logits, end_logits, token_start, max_answer_length)
     return select_answers(
         context, spans, token_start, token_end, example_index,
-        null_score_diff_threshold, version_2_with_negative,
+        null_score_diff_threshold, version_2_with_negative, relative_to_null,
     )
 
 
@@ -166,13 +176,15 @@ def nbest_answers(
     max_answer_length: int = 30,
     null_score_diff_threshold: float = 0.0,
     version_2_with_negative: bool = False,
+    relative_to_null: bool = False,
 ) -> list[dict]:
     """google-research/bert `write_predictions` logic in NumPy: per example an n-best list.
 
     Candidates: the `n_best_size` best start and end positions of each window, kept when both are
     context tokens, `start <= end` and the span has at most `max_answer_length` tokens. Returns one
     dict per example: `answer`, `start_char`, `end_char`, `score`, `null_score`, `nbest` (list of
-    dicts with `text`, `score`, `probability`).
+    dicts with `text`, `score`, `probability`). `relative_to_null` ("nq" convention): a span
+    scores its logits minus its window's [CLS] logits, and the null score is 0.
     """
     results = []
     by_example: dict[int, list[int]] = {}
@@ -183,7 +195,9 @@ def nbest_answers(
         null_score = np.inf
         for w in by_example.get(ex, []):
             s_log, e_log = start_logits[w], end_logits[w]
-            null_score = min(null_score, float(s_log[0] + e_log[0]))
+            window_null = float(s_log[0] + e_log[0])
+            null_score = min(null_score, 0.0 if relative_to_null else window_null)
+            offset = window_null if relative_to_null else 0.0
             starts = np.argsort(-s_log)[:n_best_size]
             ends = np.argsort(-e_log)[:n_best_size]
             for i in starts:
@@ -192,7 +206,7 @@ def nbest_answers(
                         continue
                     if j < i or j - i + 1 > max_answer_length:
                         continue
-                    candidates.append((float(s_log[i] + e_log[j]), w, int(i), int(j)))
+                    candidates.append((float(s_log[i] + e_log[j]) - offset, w, int(i), int(j)))
         candidates.sort(key=lambda c: -c[0])
         nbest, seen = [], set()
         for score, w, i, j in candidates:

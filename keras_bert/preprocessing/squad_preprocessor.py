@@ -44,7 +44,8 @@ def _fill_rows(lengths: tf.Tensor, value: int) -> tf.RaggedTensor:
 
 ORIGINAL = "original"
 HF_PIPELINE = "hf-pipeline"
-CONVENTIONS = (ORIGINAL, HF_PIPELINE)
+NQ = "nq"
+CONVENTIONS = (ORIGINAL, HF_PIPELINE, NQ)
 
 
 @keras.saving.register_keras_serializable(package="keras_bert")
@@ -64,12 +65,17 @@ class SquadPreprocessor(PackingPreprocessor):
             model was trained and tuned with travel with it into evaluation and exports.
         convention: whose windowing and answer scoring: "original" (google-research/bert's
             run_squad.py, ours: `doc_stride` is the step, a span scores the sum of its start and
-            end logits, best across windows; null = [CLS] sum, lowest over windows) or
+            end logits, best across windows; null = [CLS] sum, lowest over windows),
             "hf-pipeline" (transformers' `QuestionAnsweringPipeline`: `doc_stride` is the overlap,
             per-window softmax of start and end logits over the context and [CLS], a span scores
             the product of its probabilities, widened to whole words, equal texts summed across
             candidates; null = [CLS] product, lowest over windows, answered empty only when it
-            beats the best span, `handle_impossible_answer` being `version_2_with_negative`).
+            beats the best span, `handle_impossible_answer` being `version_2_with_negative`)
+            or "nq" (the Natural Questions BERT baseline, Alberti et al. 2019: the original's
+            windows, but a span scores its start and end logits minus its own window's [CLS]
+            start and end logits, so the windows of a long document compete on how much each
+            prefers its span to "no answer" there, which is what training on answer-less windows
+            teaches; null = 0, so `null_score_diff_threshold` applies to minus that margin).
             Models imported from a Hugging Face folder keep "hf-pipeline". One difference stays:
             the pipeline (fast tokenizer) keeps whole questions, ours cut them to
             `max_query_length` tokens.

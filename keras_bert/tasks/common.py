@@ -7,6 +7,7 @@ import dataclasses
 import json
 import math
 import time
+import warnings
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -68,6 +69,7 @@ class RunConfig:
     null_score_diff_threshold: float = 0.0
     negative_window_rate: float = 1.0  # training windows without an answer kept (1 = all)
     answerable_only: bool = False  # drop unanswerable questions: SQuAD v1.1, always answers
+    qa_convention: str = "original"  # how windows' spans are scored (`SquadPreprocessor`)
     version_2_with_negative: bool = False  # set from the data
 
 
@@ -340,6 +342,9 @@ def run_finetune(
     Returns:
         The best evaluation's metrics, `num_train` and `num_eval`.
     """
+    # Span and token heads never read the pooler: its weights stay as loaded (and are saved, so
+    # the backbone can start a classifier later). Keras would say so once per run.
+    warnings.filterwarnings("ignore", message=r"Gradients do not exist for variables \['pooler/")
     model_dir = Path(config.model_dir)
     state_path = model_dir / "backup" / STATE_FILE  # The training state of an interrupted run.
     saved = read_metadata(state_path)  # A damaged file: one line (CorruptCheckpointError).

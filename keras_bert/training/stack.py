@@ -95,6 +95,7 @@ def fit_segments(
         model.fit(
             dataset_from(first_step), initial_epoch=initial_epoch, epochs=epochs,
             steps_per_epoch=steps, callbacks=list(callbacks), verbose=verbose,
+            shuffle=False,  # the input is already shuffled, deterministically (Keras would warn)
         )
 
 

@@ -66,19 +66,22 @@ def test_cut_bounds_what_is_tokenized(models, tokenizer):
 
 
 @pytest.mark.parametrize("v2", [False, True])
-def test_chunked_qa_matches_one_batch_post_processing(v2, models, tokenizer):
+@pytest.mark.parametrize("convention", ["original", "nq"])
+def test_chunked_qa_matches_one_batch_post_processing(convention, v2, models, tokenizer):
     from keras_bert.preprocessing.squad_postprocessing import best_answers
 
     model, options = models["question-answering"]
     settings = dict(version_2_with_negative=v2, null_score_diff_threshold=0.5 if v2 else 0.0)
-    servable = build_servable("question-answering", model, tokenizer, chunk_size=3, **settings, **options)
+    servable = build_servable("question-answering", model, tokenizer, chunk_size=3,
+                              convention=convention, **settings, **options)
+    assert servable.preprocessor.convention == convention
     windows = servable.preprocessor.windows(tf.constant(QUESTIONS), tf.constant(CONTEXTS))
     assert windows["example_index"].shape[0] > 3 * len(CONTEXTS)  # several chunks of windows
     logits = model({k: windows[k] for k in ("token_ids", "segment_ids", "padding_mask")}, training=False)
     expected = best_answers(
         tf.constant(CONTEXTS), logits["start_logits"], logits["end_logits"], windows["token_start"],
         windows["token_end"], windows["example_index"], max_answer_length=options["max_answer_length"],
-        **settings,
+        relative_to_null=convention == "nq", **settings,
     )
     out = _run(servable, QUESTIONS, CONTEXTS)
     for name in ("answer", "start_char", "end_char", "has_answer"):

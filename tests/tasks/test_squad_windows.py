@@ -122,17 +122,20 @@ def test_tf_data_map_matches_eager(pre):
     np.testing.assert_array_equal(np.stack([r["token_ids"] for r in rows]), eager["token_ids"])
 
 
-def test_best_answers_in_graph_matches_python_nbest(pre):
+@pytest.mark.parametrize("relative_to_null", [False, True], ids=["original", "nq"])
+def test_best_answers_in_graph_matches_python_nbest(pre, relative_to_null):
     contexts = ["Zoë Ångström lives in Köln , near the river Rhine . " + CONTEXT, CONTEXT]
     questions = ["where does she live", "what colour"]
     out = windows(pre, questions, contexts, [None, None])
     rng = np.random.default_rng(1)
     start = rng.normal(size=out["token_ids"].shape).astype("float32")
     end = rng.normal(size=out["token_ids"].shape).astype("float32")
-    fn = tf.function(lambda *a: best_answers(*a, max_answer_length=4))
+    fn = tf.function(lambda *a: best_answers(
+        *a, max_answer_length=4, relative_to_null=relative_to_null))
     got = fn(tf.constant(contexts), start, end, out["token_start"], out["token_end"], out["example_index"])
     ref = nbest_answers(contexts, start, end, out["token_start"], out["token_end"],
-                        out["example_index"], n_best_size=SEQ, max_answer_length=4)
+                        out["example_index"], n_best_size=SEQ, max_answer_length=4,
+                        relative_to_null=relative_to_null)
     for i, context in enumerate(contexts):
         answer = got["answer"].numpy()[i].decode()
         assert answer == ref[i]["answer"] and answer
@@ -154,6 +157,31 @@ def test_null_threshold_v2(pre):
     assert bool(loose["has_answer"][0])
     v1 = best_answers(*args)
     assert bool(v1["has_answer"][0]) and v1["answer"].numpy()[0] != b""
+
+
+def test_nq_convention_compares_windows_by_their_margin_over_cls(pre):
+    """A window that prefers "no answer" loses to one that prefers its span, however high its raw
+    span logits: "original" takes the raw sum, "nq" the margin over the window's own [CLS]."""
+    out = windows(pre, ["what"], [CONTEXT], [None])
+    assert len(out["example_index"]) >= 3
+    start = np.zeros(out["token_ids"].shape, "float32")
+    end = np.zeros_like(start)
+    context_tokens = [np.flatnonzero(out["token_start"][w] >= 0) for w in range(2)]
+    loud, sure = context_tokens[0][1], context_tokens[1][-1]  # the last token is not in window 0
+    start[:, 0] = end[:, 0] = 3.0
+    start[0, 0] = end[0, 0] = 8.0  # window 0: [CLS] wins, by 2 over its span...
+    start[0, loud] = end[0, loud] = 7.0  # ...which is the loudest span of all (14)
+    start[1, sure] = end[1, sure] = 5.0  # window 1: span 10 beats its [CLS] 6
+    args = (tf.constant([CONTEXT]), start, end, out["token_start"], out["token_end"], out["example_index"])
+    original, nq = best_answers(*args), best_answers(*args, relative_to_null=True)
+    assert original["answer"].numpy()[0].decode() == span_text(CONTEXT, out, 0, loud, loud)
+    assert nq["answer"].numpy()[0].decode() == span_text(CONTEXT, out, 1, sure, sure)
+    assert float(nq["score"][0]) == pytest.approx(4.0) and float(nq["null_score"][0]) == 0.0
+    # v2.0: answered only while the margin is at least minus the threshold.
+    for threshold, answered in ((-4.5, False), (-3.5, True)):
+        v2 = best_answers(*args, version_2_with_negative=True, relative_to_null=True,
+                          null_score_diff_threshold=threshold)
+        assert bool(v2["has_answer"][0]) == answered
 
 
 def test_byte_char_conversion_non_ascii():

@@ -14,7 +14,7 @@ from keras_bert.data.tasks.readers import SkipReport
 from keras_bert.metrics import squad_evaluate
 from keras_bert.metrics.squad import best_null_threshold, cross_fitted_f1
 from keras_bert.preprocessing.squad_postprocessing import nbest_answers
-from keras_bert.preprocessing.squad_preprocessor import char_to_byte
+from keras_bert.preprocessing.squad_preprocessor import NQ, char_to_byte
 from keras_bert.tasks import common
 
 
@@ -104,6 +104,7 @@ def predict(model, preprocessor, examples, config: common.RunConfig, batch_size=
             max_answer_length=config.max_answer_length,
             null_score_diff_threshold=config.null_score_diff_threshold,
             version_2_with_negative=config.version_2_with_negative,
+            relative_to_null=getattr(preprocessor, "convention", None) == NQ,
         )
     return results
 
@@ -155,6 +156,7 @@ def make_preprocessor(tokenizer, config):
         max_answer_length=config.max_answer_length,
         null_score_diff_threshold=config.null_score_diff_threshold,
         version_2_with_negative=config.version_2_with_negative,
+        convention=config.qa_convention,
     )
 
 

@@ -11,7 +11,7 @@ from keras_bert.preprocessing.squad_postprocessing import (
     window_best_spans,
     window_top_spans_hf,
 )
-from keras_bert.preprocessing.squad_preprocessor import HF_PIPELINE
+from keras_bert.preprocessing.squad_preprocessor import HF_PIPELINE, NQ
 from keras_bert.preprocessing.text_cut import continuation_table
 
 MAX_CONTEXT_BYTES = 512 * 1024  # default limit on the context bytes of one request
@@ -25,9 +25,10 @@ class QuestionAnsweringServable(ServableModule):
     keeps only its best span of at most `max_answer_length` tokens, and each example's answer is
     the best over its windows. Token-id signatures return `start_logits`, `end_logits`.
     Windowing and scoring follow the preprocessor's `convention`: "original" (google-research/bert:
-    summed logits, `score` is that sum) or "hf-pipeline" (transformers' QA pipeline: per-window
-    probabilities, a window keeps its 12 best word-aligned spans, `score` is the answer's
-    probability, or the null score when the answer is empty).
+    summed logits, `score` is that sum), "nq" (the same spans, compared across windows by their
+    margin over their own window's [CLS]; `score` is that margin) or "hf-pipeline" (transformers'
+    QA pipeline: per-window probabilities, a window keeps its 12 best word-aligned spans, `score`
+    is the answer's probability, or the null score when the answer is empty).
 
     Bounded memory: one chunk of windows in the model at a time; the windows' token ids and byte
     offsets (~24 bytes per window token) and the tokenized contexts grow with the request's
@@ -104,5 +105,6 @@ class QuestionAnsweringServable(ServableModule):
             windows["example_index"],
             null_score_diff_threshold=self.preprocessor.null_score_diff_threshold,
             version_2_with_negative=self.preprocessor.version_2_with_negative,
+            relative_to_null=self.preprocessor.convention == NQ,
         )
         return {k: best[k] for k in ("answer", "score", "start_char", "end_char", "has_answer")}
