@@ -13,6 +13,9 @@ and post-processing). Differences that remain by design, printed with the result
 
     .venv/bin/python bench/compare_finetune_hf.py qa rt      # both comparisons (~1 h on 2 cores)
     .venv/bin/python bench/compare_finetune_hf.py qa --max-train 1200 --epochs 2
+    .venv/bin/python bench/compare_finetune_hf.py qa --qa-sources disflqa+narrativeqa \
+        --answerable-only --sequence-length 128 --doc-stride 96 --max-train 800 --max-eval 300 \
+        --epochs 1 --learning-rate 1e-4     # the demo's data, v1.1 style (~25 min)
 """
 
 from __future__ import annotations
@@ -89,9 +92,12 @@ def _hf(task: str, train: Path, evaluation: Path, flags: dict, out: Path, hf_str
 
 
 def compare_qa(args) -> dict:
-    data = load_task_data("disflqa+quac")
-    train, evaluation = _sample(data.train, args.max_train), _sample(data.eval, args.max_eval)
-    flags = {**QA_FLAGS, **({"epochs": args.epochs} if args.epochs else {})}
+    data = load_task_data(args.qa_sources)
+    train, evaluation = data.train, data.eval
+    if args.answerable_only:  # SQuAD v1.1 style, as `finetune --answerable-only`
+        train, evaluation = ([e for e in rows if not e["is_impossible"]] for rows in (train, evaluation))
+    train, evaluation = _sample(train, args.max_train), _sample(evaluation, args.max_eval)
+    flags = {**QA_FLAGS, **_overrides(args)}
     OUT.mkdir(parents=True, exist_ok=True)
     train_file, eval_file = OUT / "qa_train.json", OUT / "qa_eval.json"
     write_squad(train, train_file)
@@ -99,8 +105,9 @@ def compare_qa(args) -> dict:
     question = _median_question_tokens(train)
     # HF window: [CLS] q [SEP] context [SEP]; same step as ours for a median-length question.
     hf_stride = flags["sequence_length"] - 3 - question - flags["doc_stride"]
-    print(f"QA: {len(train)} train / {len(evaluation)} eval questions (DisflQA + QuAC held-out "
-          f"split); median question {question} tokens -> HF stride (overlap) {hf_stride}")
+    print(f"QA: {len(train)} train / {len(evaluation)} eval questions ({args.qa_sources}, "
+          f"held-out split{', answerable only' if args.answerable_only else ''}); median question "
+          f"{question} tokens -> HF stride (overlap) {hf_stride}")
     ours = _ours("question-answering", train_file, eval_file, flags, OUT / "ours_qa")
     hf = _hf("qa", train_file, eval_file, flags, OUT / "hf_qa.json", hf_stride)
     return {"workload": {"train": len(train), "eval": len(evaluation), **flags,
@@ -108,10 +115,15 @@ def compare_qa(args) -> dict:
             "metrics": ["f1", "exact", "best_f1"]}
 
 
+def _overrides(args) -> dict:
+    keys = ("epochs", "sequence_length", "doc_stride", "learning_rate")
+    return {key: getattr(args, key) for key in keys if getattr(args, key) is not None}
+
+
 def compare_rt(args) -> dict:
     data = load_task_data("rotten_tomatoes")
     train, evaluation = _sample(data.train, args.max_train), _sample(data.eval, args.max_eval)
-    flags = {**RT_FLAGS, **({"epochs": args.epochs} if args.epochs else {})}
+    flags = {**RT_FLAGS, **_overrides(args)}
     OUT.mkdir(parents=True, exist_ok=True)
     files = {}
     for name, rows in (("train", train), ("eval", evaluation)):
@@ -141,6 +153,11 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--max-train", type=int, default=None, help="train on N sampled examples")
     parser.add_argument("--max-eval", type=int, default=None, help="score N sampled examples")
     parser.add_argument("--epochs", type=int, default=None)
+    parser.add_argument("--sequence-length", type=int, default=None)
+    parser.add_argument("--doc-stride", type=int, default=None, help="qa: ours (the step)")
+    parser.add_argument("--learning-rate", type=float, default=None)
+    parser.add_argument("--qa-sources", default="disflqa+quac", help="qa: training sources")
+    parser.add_argument("--answerable-only", action="store_true", help="qa: SQuAD v1.1 style")
     args = parser.parse_args(argv)
     print(f"Machine: {describe()}")
     summary_path = OUT / "summary.json"

@@ -95,9 +95,12 @@ def finetune_stage(work_dir: str, steps: int) -> None:
     print(f"\n== 3. Fine-tune extractive QA from the real MiniLM weights ({steps} steps) ==")
     # SQuAD v1.1 style (answerable questions only: the model always answers) on DisflQA (SQuAD
     # passages) and NarrativeQA's extractive subset (questions on story summaries); 128-token
-    # windows, most answer-less windows dropped so that the short budget goes to answers.
+    # windows, most answer-less windows dropped so that the short budget goes to answers. The
+    # held-out document has ~90 windows: "nq" scoring compares them by each span's margin over its
+    # own window's [CLS] (saved with the model, so the export uses it too).
     _keras_bert("finetune", "question-answering", "--model", "all-minilm-l6-v2",
-                "--train", "disflqa+narrativeqa", "--answerable-only", "--model-dir",
+                "--train", "disflqa+narrativeqa", "--answerable-only", "--qa-convention", "nq",
+                "--model-dir",
                 f"{work_dir}/qa", "--steps", str(steps), "--batch-size", "16",
                 "--sequence-length", "128", "--doc-stride", "96", "--negative-window-rate", "0.2",
                 "--learning-rate", "1.5e-4", "--max-eval-examples", "100", "--quiet")
