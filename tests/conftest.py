@@ -42,3 +42,9 @@ def random_inputs(batch=3, seq=10, vocab=120, seed=0, pad_from=(None, 6, 3)) -> 
     token_ids *= padding_mask
     segment_ids = (np.arange(seq)[None, :] >= seq // 2).astype("int32") * padding_mask
     return {"token_ids": token_ids, "segment_ids": segment_ids, "padding_mask": padding_mask}
+
+
+def pytest_collection_modifyitems(config, items):
+    """The slow end-to-end tests first: on two xdist workers (scripts/test.sh) each takes one while
+    the other worker runs the short tests, instead of both finishing the suite alone."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)  # stable: otherwise as found
