@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 
 from keras_bert.tasks import registry  # import-light: the task specs, no TensorFlow
 
@@ -88,6 +89,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="do not check the graph's ops against TF Serving's op set")
 
 
+@contextlib.contextmanager
+def _value_errors_as_usage():
+    """A plain `ValueError` (what model loading and preprocessors raise for settings that do not
+    fit) becomes a one-line `UsageError`; its subclasses are bugs or have their own handling."""
+    from keras_bert.commands import UsageError
+
+    try:
+        yield
+    except ValueError as error:
+        if type(error) is not ValueError:
+            raise
+        raise UsageError(str(error)) from None
+
+
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -110,12 +125,8 @@ def run(args: argparse.Namespace) -> int:
     )
     from keras_bert.tokenizers.wordpiece_tokenizer import WordPieceTokenizer
 
-    try:
+    with _value_errors_as_usage():  # a checkpoint holding another task, an unsupported setting
         model, found = load_task_model_and_source(args.task, args.model)
-    except ValueError as error:  # a checkpoint holding another task, an unsupported setting
-        if type(error) is not ValueError:
-            raise
-        raise UsageError(str(error)) from None
     if found:
         print(found)
     task = args.task or task_of(model)
@@ -134,29 +145,26 @@ def run(args: argparse.Namespace) -> int:
     elif args.tokenizer and args.tokenizer != model.preprocessor.tokenizer.backend:
         tokenizer = model.preprocessor.tokenizer.with_backend(args.tokenizer)
     model = with_backbone_dtype(model, args.serving_dtype)
-    servable = build_servable(
-        task,
-        model,
-        tokenizer,
-        **{k: v for k, v in {
-            "sequence_length": args.sequence_length,
-            "label_names": args.label_names.split(",") if args.label_names else None,
-            "pair": args.pair,
-            "doc_stride": args.doc_stride,
-            "max_query_length": args.max_query_length,
-            "max_answer_length": args.max_answer_length,
-            "version_2_with_negative": args.version_2_with_negative,
-            "null_score_diff_threshold": args.null_score_diff_threshold,
-            "convention": args.convention,
-            "max_entities": args.max_entities,
-            "top_k": args.top_k,
-            "max_masks": args.max_masks,
-            "pooling": args.pooling,
-            "normalize": args.normalize,
-            "chunk_size": args.chunk_size,
-            "max_context_bytes": args.max_context_bytes,
-        }.items() if k in build_options(task)},
-    )
+    options = {k: v for k, v in {
+        "sequence_length": args.sequence_length,
+        "label_names": args.label_names.split(",") if args.label_names else None,
+        "pair": args.pair,
+        "doc_stride": args.doc_stride,
+        "max_query_length": args.max_query_length,
+        "max_answer_length": args.max_answer_length,
+        "version_2_with_negative": args.version_2_with_negative,
+        "null_score_diff_threshold": args.null_score_diff_threshold,
+        "convention": args.convention,
+        "max_entities": args.max_entities,
+        "top_k": args.top_k,
+        "max_masks": args.max_masks,
+        "pooling": args.pooling,
+        "normalize": args.normalize,
+        "chunk_size": args.chunk_size,
+        "max_context_bytes": args.max_context_bytes,
+    }.items() if k in build_options(task)}
+    with _value_errors_as_usage():  # flags the saved preprocessing cannot take (a stride, a length)
+        servable = build_servable(task, model, tokenizer, **options)
     for change in servable.overrides:
         print(f"overriding the saved preprocessing: {change}")
     try:

@@ -18,6 +18,8 @@ PRECISIONS = ("float32", "mixed", "mixed_float16", "mixed_bfloat16")
 PRECISION_HELP = "'mixed': float16 on GPU, bfloat16 on CPU/TPU; float16 trains with loss scaling"
 # `SquadPreprocessor.convention`: how a QA model's windows are cut and their spans scored.
 QA_CONVENTIONS = ("original", "nq", "hf-pipeline")
+# What `finetune` trains with: "hf-pipeline" (the overlap stride) is kept for imported HF folders.
+QA_TRAINING_CONVENTIONS = ("original", "nq")
 QA_CONVENTION_HELP = (
     "question-answering: whose windowing and answer scoring: original (google-research/bert: "
     "--doc-stride is the step between windows, spans score summed logits), nq (the same windows; "

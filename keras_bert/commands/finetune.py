@@ -11,7 +11,7 @@ from keras_bert.commands import (
     PRECISION_HELP,
     PRECISIONS,
     QA_CONVENTION_HELP,
-    QA_CONVENTIONS,
+    QA_TRAINING_CONVENTIONS,
     STRATEGIES,
     UsageError,
     positive_int,
@@ -88,8 +88,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--answerable-only", action="store_true",
                         help="qa: train and evaluate on answerable questions only (SQuAD v1.1 "
                              "style: the model always answers); saved with the model")
-    parser.add_argument("--qa-convention", choices=QA_CONVENTIONS, default="original",
-                        help=QA_CONVENTION_HELP + "; saved with the model")
+    parser.add_argument("--qa-convention", choices=QA_TRAINING_CONVENTIONS, default="original",
+                        help=QA_CONVENTION_HELP + "; saved with the model (hf-pipeline is what a "
+                             "model imported from a Hugging Face folder keeps)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (head weights, data order)")
     parser.add_argument("--jit", choices=("on", "off", "auto"), default="on",
                         help="XLA-compile the steps (Keras' auto turns it off on CPU)")

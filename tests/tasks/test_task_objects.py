@@ -214,6 +214,17 @@ def test_question_answering_export_carries_the_tuned_threshold(tokenizer, tmp_pa
                               null_score_diff_threshold=0.37, version_2_with_negative=True)
     assert [a.decode() for a in served["answer"].numpy()] == [r["answer"] for r in reference]
 
+    # A flag the saved preprocessing cannot take: one line naming it, exit 2, nothing written.
+    # (As the pipeline's overlap, the saved stride 16 leaves no step in 48-token windows.)
+    result = _keras_bert("export", "--model", str(tmp_path / "qa.keras"), "--out",
+                         str(tmp_path / "hf" / "1"), "--qa-convention", "hf-pipeline",
+                         "--doc-stride", "40")
+    assert result.returncode == 2, result.stderr[-3000:]
+    last = result.stderr.strip().splitlines()[-1]  # TensorFlow's start-up lines come before it
+    assert last.startswith("error: doc_stride=40 (the overlap of windows"), result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+    assert not (tmp_path / "hf").exists()
+
 
 def test_bfloat16_serving_copy_keeps_the_preprocessor(tokenizer):
     from keras_bert.export.precision import with_backbone_dtype

@@ -104,7 +104,7 @@ def predict(model, preprocessor, examples, config: common.RunConfig, batch_size=
             max_answer_length=config.max_answer_length,
             null_score_diff_threshold=config.null_score_diff_threshold,
             version_2_with_negative=config.version_2_with_negative,
-            relative_to_null=getattr(preprocessor, "convention", None) == NQ,
+            relative_to_null=preprocessor.convention == NQ,
         )
     return results
 
