@@ -62,7 +62,7 @@ def test_unknown_label(tmp_path):
 
 def test_unknown_label_in_graph(tokenizer):
     pre = ClassificationPreprocessor(tokenizer, 8, ["neg", "pos"],
-                                     packer=__import__("conftest").make_packer(tokenizer, 8))
+                                     packer=__import__("task_helpers").make_packer(tokenizer, 8))
     _, y = pre(tf.constant(["a", "b"]), label=tf.constant(["pos", "neg"]))
     assert y.numpy().tolist() == [1, 0]
     with pytest.raises(tf.errors.InvalidArgumentError, match="label not in label_names"):

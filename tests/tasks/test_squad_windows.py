@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import make_packer
+from task_helpers import make_packer
 
 from keras_bert.preprocessing.squad_postprocessing import best_answers, nbest_answers
 from keras_bert.preprocessing.squad_preprocessor import (
